@@ -1,0 +1,65 @@
+# One entry point for developers, CI and the pipeline. Run `make help`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+NODE_BIN := $(CURDIR)/node_modules/.bin
+CDK := $(NODE_BIN)/cdk --no-notices
+STAGE ?= Dev
+OUT := cdk.out
+
+# The pinned Node LTS from node_modules comes first for every target, so the
+# CDK CLI and the jsii runtime never run on the machine's end-of-life Node.
+export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help setup synth test lint format diff deploy clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+setup: $(PY_STAMP) $(NODE_STAMP) ## Install pinned Python and Node tools (fast when nothing changed).
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: setup ## Synthesize every stage into cdk.out/ (one stage: make synth STAGE_ONLY=Prod).
+	$(CDK) synth --quiet --output $(OUT) $(if $(STAGE_ONLY),-c stage=$(STAGE_ONLY))
+	@echo "synthesized: $$(cd $(OUT) && ls -d assembly-* | sed 's/assembly-//' | tr '\n' ' ')"
+
+test: setup ## Run the whole test suite.
+	$(PY) -m pytest
+
+lint: synth ## Ruff (style, imports) and cfn-lint over cdk.out.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint $(OUT)/assembly-*/*.template.json
+
+format: setup ## Format and sort imports in place.
+	$(VENV)/bin/ruff check --fix --select I .
+	$(VENV)/bin/ruff format .
+
+diff: setup ## cdk diff of one stage against the account (needs credentials): make diff STAGE=Prod
+	$(CDK) diff '$(STAGE)/*' -c stage=$(STAGE)
+
+deploy: setup ## cdk deploy of one stage (needs credentials): make deploy STAGE=Prod
+	$(CDK) deploy '$(STAGE)/*' -c stage=$(STAGE) --require-approval broadening
+
+clean: ## Remove build output (keeps the installed tools).
+	rm -rf $(OUT) build .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' \
+		-prune -exec rm -rf {} +

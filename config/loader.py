@@ -1,0 +1,256 @@
+"""Read the stage file and turn it into validated `StageConfig` objects.
+
+Every problem is raised as one `ConfigError` whose message names the file, the
+key, the bad value and what is allowed, before any construct is built.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from config import rules
+from config.model import (
+    DEFAULT_INSTANCE_TYPE,
+    SUBNET_LAYOUT,
+    BackupConfig,
+    FleetConfig,
+    Fleets,
+    MysqlConfig,
+    RedisConfig,
+    StageConfig,
+)
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("stages.json")
+_STAGE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]{1,19}$")
+_MISSING = object()
+MAX_FLEET_SIZE = 100
+
+
+class ConfigError(Exception):
+    """A configuration value is missing, unknown or not allowed."""
+
+
+class _Section:
+    """One JSON object of the file, read key by key with its dotted path."""
+
+    def __init__(self, data: Any, path: str, source: str, keys: dict[str, Any]):
+        self.path, self.source = path, source
+        if not isinstance(data, dict):
+            raise ConfigError(
+                f"{source}: {path} = {_show(data)} is invalid (not an object); "
+                f"allowed: an object with keys {', '.join(keys)}"
+            )
+        for key in data:
+            if key not in keys:
+                close = difflib.get_close_matches(key, list(keys), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(
+                    f"{source}: {path}.{key} is not a known key{hint}; "
+                    f"allowed keys: {', '.join(keys)}"
+                )
+        self.data = data
+
+    def fail(self, key: str, problem: str, allowed: str) -> ConfigError:
+        value = _show(self.data.get(key))
+        return ConfigError(
+            f"{self.source}: {self.path}.{key} = {value} is invalid ({problem}); "
+            f"allowed: {allowed}"
+        )
+
+    def get(self, key: str, rule: rules.Rule, default: Any = _MISSING) -> Any:
+        if key not in self.data:
+            if default is not _MISSING:
+                return default
+            raise ConfigError(
+                f"{self.source}: {self.path}.{key} is missing; allowed: {rule.allowed}"
+            )
+        problem = rule.problem(self.data[key])
+        if problem:
+            raise self.fail(key, problem, rule.allowed)
+        return self.data[key]
+
+    def section(self, key: str, keys: dict[str, Any]) -> _Section:
+        if key not in self.data:
+            raise ConfigError(
+                f"{self.source}: {self.path}.{key} is missing; "
+                f"allowed: an object with keys {', '.join(keys)}"
+            )
+        return _Section(self.data[key], f"{self.path}.{key}", self.source, keys)
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if value is not None else "null"
+
+
+_FLEET_KEYS = {"instance_type": 0, "min": 0, "desired": 0, "max": 0}
+_STAGE_KEYS = dict.fromkeys(
+    "account region availability_zones vpc_cidr nat_gateways production "
+    "termination_protection domain_name alarm_email log_retention_days "
+    "fleets mysql redis backup".split()
+)
+
+
+def load_stages(path: str | Path = DEFAULT_CONFIG_PATH) -> dict[str, StageConfig]:
+    """Read and validate every stage in the file, in file order."""
+    source = str(path)
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such configuration file") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{source}: not valid JSON ({err})") from None
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{source}: expected an object mapping stage names to stages")
+    stages = {}
+    for name, data in raw.items():
+        if not _STAGE_NAME.match(name):
+            raise ConfigError(
+                f"{source}: stage name {name!r} is invalid; allowed: PascalCase "
+                "letters and digits, 2 to 20 long, e.g. Dev or Prod"
+            )
+        stages[name] = _stage(name, _Section(data, name, source, _STAGE_KEYS))
+    _check_no_overlap(stages, source)
+    return stages
+
+
+def select_stages(
+    stages: dict[str, StageConfig], wanted: str | None
+) -> list[StageConfig]:
+    """All stages, or only the one named by `-c stage=NAME`."""
+    if wanted is None:
+        return list(stages.values())
+    if wanted not in stages:
+        raise ConfigError(
+            f"-c stage={wanted}: no such stage; allowed: {', '.join(stages)}"
+        )
+    return [stages[wanted]]
+
+
+def _stage(name: str, s: _Section) -> StageConfig:
+    region = s.get("region", rules.region())
+    azs = s.get("availability_zones", rules.string_list(rules.matching(
+        re.compile(r"^[a-z0-9-]+[a-z]$"), "availability zone names"), 1))
+    production = s.get("production", rules.boolean())
+    _check_azs(s, region, azs, production)
+    cidr = s.get("vpc_cidr", rules.ipv4_cidr(16, 20))
+    _check_subnet_room(s, cidr, len(azs))
+    nat = s.get("nat_gateways", rules.integer(1, len(azs)))
+    return StageConfig(
+        name=name,
+        account=s.get("account", rules.account()),
+        region=region,
+        availability_zones=tuple(azs),
+        vpc_cidr=cidr,
+        nat_gateways=nat,
+        production=production,
+        termination_protection=s.get("termination_protection", rules.boolean()),
+        domain_name=s.get("domain_name", rules.domain_name()),
+        alarm_email=s.get("alarm_email", rules.email()),
+        log_retention_days=s.get(
+            "log_retention_days", rules.one_of(rules.LOG_RETENTION_DAYS)
+        ),
+        fleets=_fleets(s.section("fleets", dict.fromkeys(("web", "squid", "solr")))),
+        mysql=_mysql(s.section("mysql", dict.fromkeys(
+            ("instance_type", "shards", "backup_volume_gib")))),
+        redis=RedisConfig(instance_type=_instance_type(
+            s.section("redis", {"instance_type": 0}))),
+        backup=_backup(s.section("backup", dict.fromkeys(
+            ("schedule", "retention_days")))),
+    )
+
+
+def _check_azs(s: _Section, region: str, azs: list[str], production: bool) -> None:
+    for zone in azs:
+        if not re.fullmatch(re.escape(region) + r"[a-z]", zone):
+            raise s.fail(
+                "availability_zones",
+                f"{zone!r} is not in region {region}",
+                f"zones of {region}, e.g. {region}a, {region}b",
+            )
+    if production and len(azs) < 2:
+        raise s.fail(
+            "availability_zones",
+            f"a production stage needs at least 2 zones, got {len(azs)}",
+            "2 or more zones when production is true",
+        )
+
+
+def _check_subnet_room(s: _Section, cidr: str, zones: int) -> None:
+    """Mirror the CDK's aligned allocation so a too-small VPC fails here, not in jsii."""
+    network = ipaddress.IPv4Network(cidr)
+    cursor = int(network.network_address)
+    for _tier, prefix in SUBNET_LAYOUT:
+        size = 2 ** (32 - prefix)
+        for _ in range(zones):
+            cursor = -(-cursor // size) * size + size
+    if cursor > int(network.broadcast_address) + 1:
+        layout = ", ".join(f"{tier} /{prefix}" for tier, prefix in SUBNET_LAYOUT)
+        raise s.fail(
+            "vpc_cidr",
+            f"too small for {zones} zones of subnets ({layout})",
+            "a larger network, e.g. a /16",
+        )
+
+
+def _instance_type(s: _Section) -> str:
+    return s.get("instance_type", rules.instance_type(), DEFAULT_INSTANCE_TYPE)
+
+
+def _fleet(s: _Section) -> FleetConfig:
+    size = rules.integer(1, MAX_FLEET_SIZE)
+    fleet = FleetConfig(
+        instance_type=_instance_type(s),
+        min=s.get("min", size),
+        desired=s.get("desired", size),
+        max=s.get("max", size),
+    )
+    if not fleet.min <= fleet.desired <= fleet.max:
+        raise s.fail(
+            "desired",
+            f"min {fleet.min} <= desired {fleet.desired} <= max {fleet.max} "
+            "does not hold",
+            "min <= desired <= max",
+        )
+    return fleet
+
+
+def _fleets(s: _Section) -> Fleets:
+    return Fleets(
+        **{name: _fleet(s.section(name, _FLEET_KEYS)) for name in ("web", "squid", "solr")}
+    )
+
+
+def _mysql(s: _Section) -> MysqlConfig:
+    return MysqlConfig(
+        instance_type=_instance_type(s),
+        shards=s.get("shards", rules.integer(1, 64)),
+        # sc1 volumes exist only from 125 GiB to 16 TiB.
+        backup_volume_gib=s.get("backup_volume_gib", rules.integer(125, 16384)),
+    )
+
+
+def _backup(s: _Section) -> BackupConfig:
+    return BackupConfig(
+        schedule=s.get("schedule", rules.eventbridge_cron()),
+        retention_days=s.get("retention_days", rules.integer(1, 3650)),
+    )
+
+
+def _check_no_overlap(stages: dict[str, StageConfig], source: str) -> None:
+    """Stage VPCs must not overlap, so they can be peered or routed later."""
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for stage in stages.values():
+        network = ipaddress.IPv4Network(stage.vpc_cidr)
+        for other, other_network in seen:
+            if network.overlaps(other_network):
+                raise ConfigError(
+                    f"{source}: {stage.name}.vpc_cidr = {_show(stage.vpc_cidr)} is "
+                    f"invalid (overlaps {other}.vpc_cidr {other_network}); "
+                    "allowed: a CIDR that no other stage uses"
+                )
+        seen.append((stage.name, network))

@@ -1,0 +1,1 @@
+"""Stacks and stages: each stack only composes constructs from `constructs/`."""

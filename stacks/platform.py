@@ -1,0 +1,26 @@
+"""Build the whole app from a config file: the single entry point for app.py and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from config import DEFAULT_CONFIG_PATH, load_stages, select_stages
+from stacks.gates import add_compliance_gates
+from stacks.stage import PlatformStage
+
+
+def build_app(
+    app: cdk.App,
+    *,
+    config_path: str | Path = DEFAULT_CONFIG_PATH,
+    stage_name: str | None = None,
+) -> list[PlatformStage]:
+    """Validate the config first, then add one stage per selected environment.
+
+    Raises `config.ConfigError` before any construct exists if the config is bad.
+    """
+    stages = select_stages(load_stages(config_path), stage_name)
+    add_compliance_gates(app)
+    return [PlatformStage(app, stage=stage) for stage in stages]
