@@ -47,7 +47,7 @@ test: setup ## Run the whole test suite.
 lint: synth ## Ruff (style, imports) and cfn-lint over cdk.out.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/cfn-lint $(OUT)/assembly-*/*.template.json
+	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml $(OUT)/assembly-*/*.template.json
 
 format: setup ## Format and sort imports in place.
 	$(VENV)/bin/ruff check --fix --select I .

@@ -89,9 +89,22 @@ def _show(value: Any) -> str:
 
 _FLEET_KEYS = {"instance_type": 0, "min": 0, "desired": 0, "max": 0}
 _STAGE_KEYS = dict.fromkeys(
-    "account region availability_zones vpc_cidr nat_gateways production "
-    "termination_protection domain_name alarm_email log_retention_days "
-    "fleets mysql redis backup".split()
+    (
+        "account",
+        "region",
+        "availability_zones",
+        "vpc_cidr",
+        "nat_gateways",
+        "production",
+        "termination_protection",
+        "domain_name",
+        "alarm_email",
+        "log_retention_days",
+        "fleets",
+        "mysql",
+        "redis",
+        "backup",
+    )
 )
 
 
@@ -133,8 +146,13 @@ def select_stages(
 
 def _stage(name: str, s: _Section) -> StageConfig:
     region = s.get("region", rules.region())
-    azs = s.get("availability_zones", rules.string_list(rules.matching(
-        re.compile(r"^[a-z0-9-]+[a-z]$"), "availability zone names"), 1))
+    azs = s.get(
+        "availability_zones",
+        rules.string_list(
+            rules.matching(re.compile(r"^[a-z0-9-]+[a-z]$"), "availability zone names"),
+            1,
+        ),
+    )
     production = s.get("production", rules.boolean())
     _check_azs(s, region, azs, production)
     cidr = s.get("vpc_cidr", rules.ipv4_cidr(16, 20))
@@ -155,12 +173,17 @@ def _stage(name: str, s: _Section) -> StageConfig:
             "log_retention_days", rules.one_of(rules.LOG_RETENTION_DAYS)
         ),
         fleets=_fleets(s.section("fleets", dict.fromkeys(("web", "squid", "solr")))),
-        mysql=_mysql(s.section("mysql", dict.fromkeys(
-            ("instance_type", "shards", "backup_volume_gib")))),
-        redis=RedisConfig(instance_type=_instance_type(
-            s.section("redis", {"instance_type": 0}))),
-        backup=_backup(s.section("backup", dict.fromkeys(
-            ("schedule", "retention_days")))),
+        mysql=_mysql(
+            s.section(
+                "mysql", dict.fromkeys(("instance_type", "shards", "backup_volume_gib"))
+            )
+        ),
+        redis=RedisConfig(
+            instance_type=_instance_type(s.section("redis", {"instance_type": 0}))
+        ),
+        backup=_backup(
+            s.section("backup", dict.fromkeys(("schedule", "retention_days")))
+        ),
     )
 
 
@@ -181,7 +204,7 @@ def _check_azs(s: _Section, region: str, azs: list[str], production: bool) -> No
 
 
 def _check_subnet_room(s: _Section, cidr: str, zones: int) -> None:
-    """Mirror the CDK's aligned allocation so a too-small VPC fails here, not in jsii."""
+    """Mirror the CDK's aligned allocation: a too-small VPC fails here, not in jsii."""
     network = ipaddress.IPv4Network(cidr)
     cursor = int(network.network_address)
     for _tier, prefix in SUBNET_LAYOUT:
@@ -221,7 +244,10 @@ def _fleet(s: _Section) -> FleetConfig:
 
 def _fleets(s: _Section) -> Fleets:
     return Fleets(
-        **{name: _fleet(s.section(name, _FLEET_KEYS)) for name in ("web", "squid", "solr")}
+        **{
+            name: _fleet(s.section(name, _FLEET_KEYS))
+            for name in ("web", "squid", "solr")
+        }
     )
 
 

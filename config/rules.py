@@ -1,4 +1,4 @@
-"""Value rules for configuration keys: each says what it allows and why a value fails."""
+"""Value rules for config keys: what each allows, and why a value fails."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ LOG_RETENTION_DAYS = (
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|[0-9]*x?large|metal[a-z0-9-]*)$")
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_INSTANCE_TYPE = re.compile(
+    r"^[a-z][a-z0-9-]*\.(nano|micro|small|medium|[0-9]*x?large|metal[a-z0-9-]*)$"
+)
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+)
 _DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -30,7 +34,9 @@ class Rule:
 
 
 def boolean() -> Rule:
-    return Rule("true or false", lambda v: None if isinstance(v, bool) else "not a boolean")
+    return Rule(
+        "true or false", lambda v: None if isinstance(v, bool) else "not a boolean"
+    )
 
 
 def integer(low: int, high: int) -> Rule:
@@ -120,10 +126,14 @@ def ipv4_cidr(min_prefix: int, max_prefix: int) -> Rule:
         if not network.is_private:
             return "not a private (RFC 1918) range"
         if not min_prefix <= network.prefixlen <= max_prefix:
-            return f"prefix /{network.prefixlen} is outside /{min_prefix}../{max_prefix}"
+            return (
+                f"prefix /{network.prefixlen} is outside /{min_prefix}../{max_prefix}"
+            )
         return None
 
-    allowed = f"a private IPv4 CIDR from /{min_prefix} to /{max_prefix}, e.g. 10.20.0.0/16"
+    allowed = (
+        f"a private IPv4 CIDR from /{min_prefix} to /{max_prefix}, e.g. 10.20.0.0/16"
+    )
     return Rule(allowed, problem)
 
 
@@ -135,14 +145,27 @@ def eventbridge_cron() -> Rule:
     )
 
 
+_MONTHS = (
+    "JAN",
+    "FEB",
+    "MAR",
+    "APR",
+    "MAY",
+    "JUN",
+    "JUL",
+    "AUG",
+    "SEP",
+    "OCT",
+    "NOV",
+    "DEC",
+)
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _CRON_FIELDS = (
     ("minutes", 0, 59, {}),
     ("hours", 0, 23, {}),
     ("day-of-month", 1, 31, {}),
-    ("month", 1, 12, {m: i + 1 for i, m in enumerate(
-        "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}),
-    ("day-of-week", 1, 7, {d: i + 1 for i, d in enumerate(
-        "SUN MON TUE WED THU FRI SAT".split())}),
+    ("month", 1, 12, {m: i + 1 for i, m in enumerate(_MONTHS)}),
+    ("day-of-week", 1, 7, {d: i + 1 for i, d in enumerate(_WEEKDAYS)}),
     ("year", 1970, 2199, {}),
 )  # fmt: skip
 
@@ -170,8 +193,10 @@ def _cron_field_problem(
     part: str, low: int, high: int, names: dict[str, int], name: str
 ) -> str | None:
     if part in ("*", "?"):
-        return None if part == "*" or name in ("day-of-month", "day-of-week") else (
-            "cannot be ?"
+        return (
+            None
+            if part == "*" or name in ("day-of-month", "day-of-week")
+            else ("cannot be ?")
         )
     for item in part.split(","):
         base, _, step = item.partition("/")
@@ -180,8 +205,10 @@ def _cron_field_problem(
         if base == "*":
             continue
         for bound in base.split("-", 1):
-            number = names.get(bound.upper()) if bound.upper() in names else (
-                int(bound) if bound.isdigit() else None
+            number = (
+                names.get(bound.upper())
+                if bound.upper() in names
+                else (int(bound) if bound.isdigit() else None)
             )
             if number is None or not low <= number <= high:
                 return f"is not within {low}..{high}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import Construct
 
 from config import StageConfig
+from constructs import Construct
 
 
 class PlatformKeys(Construct):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+
 from constructs import IConstruct
 
 PACKS = ("AwsSolutions", "NIST.800.53.R5")
@@ -14,8 +15,10 @@ def acknowledge(resource: IConstruct, rule: str, reason: str) -> None:
     Refuses an unknown pack or an empty or TODO reason, so every suppression
     in the templates states why it is safe.
     """
-    pack = rule.split("-", 1)[0] if rule.startswith("AwsSolutions") else (
-        "NIST.800.53.R5" if rule.startswith("NIST.800.53.R5-") else None
+    pack = (
+        rule.split("-", 1)[0]
+        if rule.startswith("AwsSolutions")
+        else ("NIST.800.53.R5" if rule.startswith("NIST.800.53.R5-") else None)
     )
     if pack is None:
         raise ValueError(f"unknown cdk-nag rule {rule!r}; packs in use: {PACKS}")

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
-from constructs import Construct
 
 from config import StageConfig
+from constructs import Construct
 from constructs.network import Network
+from stacks.base import PlatformStack
 
 
-class NetworkStack(cdk.Stack):
+class NetworkStack(PlatformStack):
     """Holds the VPC, its flow logs and its AWS endpoints."""
 
     def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        stage: StageConfig,
-        logs_key: kms.IKey,
-        **kwargs,
+        self, scope: Construct, id: str, *, stage: StageConfig, logs_key: kms.IKey
     ) -> None:
-        super().__init__(scope, id, **kwargs)
+        super().__init__(
+            scope, id, stage=stage, description="VPC, subnets, endpoints, flow logs"
+        )
         self.network = Network(self, "Network", stage=stage, logs_key=logs_key)

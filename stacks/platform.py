@@ -1,4 +1,4 @@
-"""Build the whole app from a config file: the single entry point for app.py and tests."""
+"""Build the whole app from a config file: the one entry for app.py and tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from config import DEFAULT_CONFIG_PATH, load_stages, select_stages
-from stacks.gates import add_compliance_gates
+from stacks.gates import add_compliance_gates, record_acknowledgements
 from stacks.stage import PlatformStage
 
 
@@ -23,4 +23,7 @@ def build_app(
     """
     stages = select_stages(load_stages(config_path), stage_name)
     add_compliance_gates(app)
-    return [PlatformStage(app, stage=stage) for stage in stages]
+    built = [PlatformStage(app, stage=stage) for stage in stages]
+    for stage in built:
+        record_acknowledgements(stage)
+    return built

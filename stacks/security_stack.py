@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
-from constructs import Construct
-
 from config import StageConfig
+from constructs import Construct
 from constructs.keys import PlatformKeys
+from stacks.base import PlatformStack
 
 
-class SecurityStack(cdk.Stack):
+class SecurityStack(PlatformStack):
     """Holds the keys every other stack of the stage encrypts with."""
 
-    def __init__(
-        self, scope: Construct, id: str, *, stage: StageConfig, **kwargs
-    ) -> None:
-        super().__init__(scope, id, **kwargs)
+    def __init__(self, scope: Construct, id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, id, stage=stage, description="KMS keys")
         self.keys = PlatformKeys(self, "Keys", stage=stage)

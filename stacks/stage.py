@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from constructs import Construct
 
 from config import StageConfig
+from constructs import Construct
 from stacks.network_stack import NetworkStack
 from stacks.security_stack import SecurityStack
 
@@ -16,27 +16,18 @@ class PlatformStage(cdk.Stage):
     """All stacks of one environment, in one account and region from config."""
 
     def __init__(self, scope: Construct, *, stage: StageConfig) -> None:
-        env = cdk.Environment(account=stage.account, region=stage.region)
-        super().__init__(scope, stage.name, env=env)
-        common = {
-            "env": env,
-            "termination_protection": stage.termination_protection,
-        }
-
-        self.security = SecurityStack(
-            self,
-            "Security",
-            stage=stage,
-            description=f"{stage.name}: KMS keys",
-            **common,
+        super().__init__(
+            scope,
+            stage.name,
+            env=cdk.Environment(account=stage.account, region=stage.region),
         )
+
+        self.security = SecurityStack(self, "Security", stage=stage)
         self.network = NetworkStack(
             self,
             "Network",
             stage=stage,
             logs_key=self.security.keys.operational_logs,
-            description=f"{stage.name}: VPC, subnets, endpoints, flow logs",
-            **common,
         )
 
         cdk.Tags.of(self).add("project", PROJECT_TAG)

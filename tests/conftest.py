@@ -15,13 +15,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # Tests never reach AWS: fake credentials, and no region or profile of the user's.
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's documented fake value
-    AWS_SECURITY_TOKEN="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-)
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+os.environ.update(FAKE_CREDENTIALS)
 os.environ.pop("AWS_PROFILE", None)
 # The pinned Node LTS first, as the Makefile does, when pytest is run directly.
 os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
@@ -54,7 +55,8 @@ def synthesize(outdir: Path, **kwargs) -> Synthesized:
 
     from stacks.platform import build_app
 
-    app = cdk.App(outdir=str(outdir))
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    app = cdk.App(outdir=str(outdir), context=context)
     build_app(app, **kwargs)
     app.synth()
     return read_assembly(outdir)
