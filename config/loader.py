@@ -26,7 +26,8 @@ from config.model import (
 )
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("stages.json")
-_STAGE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]{1,19}$")
+# Short enough that every bucket name stays within 63 characters in any region.
+_STAGE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]{1,11}$")
 _MISSING = object()
 MAX_FLEET_SIZE = 100
 
@@ -95,6 +96,7 @@ _STAGE_KEYS = dict.fromkeys(
         "availability_zones",
         "vpc_cidr",
         "nat_gateways",
+        "s3_prefix_list_id",
         "production",
         "termination_protection",
         "domain_name",
@@ -124,7 +126,7 @@ def load_stages(path: str | Path = DEFAULT_CONFIG_PATH) -> dict[str, StageConfig
         if not _STAGE_NAME.match(name):
             raise ConfigError(
                 f"{source}: stage name {name!r} is invalid; allowed: PascalCase "
-                "letters and digits, 2 to 20 long, e.g. Dev or Prod"
+                "letters and digits, 2 to 12 long, e.g. Dev or Prod"
             )
         stages[name] = _stage(name, _Section(data, name, source, _STAGE_KEYS))
     _check_no_overlap(stages, source)
@@ -165,6 +167,7 @@ def _stage(name: str, s: _Section) -> StageConfig:
         availability_zones=tuple(azs),
         vpc_cidr=cidr,
         nat_gateways=nat,
+        s3_prefix_list_id=s.get("s3_prefix_list_id", rules.prefix_list_id()),
         production=production,
         termination_protection=s.get("termination_protection", rules.boolean()),
         domain_name=s.get("domain_name", rules.domain_name()),

@@ -68,6 +68,7 @@ class StageConfig:
     availability_zones: tuple[str, ...]
     vpc_cidr: str
     nat_gateways: int
+    s3_prefix_list_id: str
     production: bool
     termination_protection: bool
     domain_name: str

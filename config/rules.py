@@ -82,6 +82,13 @@ def instance_type() -> Rule:
     return matching(_INSTANCE_TYPE, "an EC2 instance type such as i2.xlarge")
 
 
+def prefix_list_id() -> Rule:
+    return matching(
+        re.compile(r"^pl-[0-9a-f]{8,17}$"),
+        "the id of the region's S3 managed prefix list, e.g. pl-63a5400a",
+    )
+
+
 def email() -> Rule:
     return matching(_EMAIL, "an email address such as oncall@example.com")
 

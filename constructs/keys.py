@@ -1,4 +1,4 @@
-"""Customer managed KMS keys of a stage."""
+"""Customer managed KMS keys of a stage, with policies the using services need."""
 
 from __future__ import annotations
 
@@ -9,38 +9,61 @@ from aws_cdk import aws_kms as kms
 from config import StageConfig
 from constructs import Construct
 
+_USE_KEY = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:DescribeKey",
+]
+
 
 class PlatformKeys(Construct):
-    """Rotating customer managed keys, each usable by the services that need it."""
+    """Three rotating keys: audit logs, application data, operational logs."""
 
     def __init__(self, scope: Construct, id: str, *, stage: StageConfig) -> None:
         super().__init__(scope, id)
-        self.operational_logs = kms.Key(
+        self.audit = self._key("AuditKey", stage, "audit", "CloudTrail and its logs")
+        self.data = self._key("DataKey", stage, "data", "EBS volumes, backups, uploads")
+        self.operations = self._key(
+            "OperationsKey", stage, "operations", "log groups and the alarm topic"
+        )
+
+        for key in (self.audit, self.operations):
+            self._allow_cloudwatch_logs(key)
+        self._allow_ec2_auto_scaling(self.data)
+        self.operations.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAlarmsAndEventsToPublishToTheEncryptedTopic",
+                principals=[
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                ],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stage.account}},
+            )
+        )
+
+    def _key(self, id: str, stage: StageConfig, alias: str, use: str) -> kms.Key:
+        return kms.Key(
             self,
-            "OperationalLogsKey",
-            alias=f"alias/{stage.name.lower()}/operational-logs",
-            description=f"{stage.name}: CloudWatch Logs groups (flow logs, hosts)",
+            id,
+            alias=f"alias/{stage.name.lower()}/{alias}",
+            description=f"{stage.name}: {use}",
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
 
-        self._allow_cloudwatch_logs(self.operational_logs)
-
     @staticmethod
     def _allow_cloudwatch_logs(key: kms.Key) -> None:
-        """CloudWatch Logs encrypts with the key only for log groups of this account."""
+        """CloudWatch Logs may use the key only for log groups of this account."""
         stack = cdk.Stack.of(key)
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogsOfThisAccount",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
+                actions=_USE_KEY,
                 resources=["*"],
                 conditions={
                     "ArnLike": {
@@ -52,5 +75,36 @@ class PlatformKeys(Construct):
                         )
                     }
                 },
+            )
+        )
+
+    @staticmethod
+    def _allow_ec2_auto_scaling(key: kms.Key) -> None:
+        """Without this grant, Auto Scaling cannot launch encrypted volumes."""
+        stack = cdk.Stack.of(key)
+        service_linked_role = iam.ArnPrincipal(
+            stack.format_arn(
+                service="iam",
+                region="",
+                resource="role",
+                resource_name="aws-service-role/autoscaling.amazonaws.com/"
+                "AWSServiceRoleForAutoScaling",
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAutoScalingToUseTheKeyForVolumes",
+                principals=[service_linked_role],
+                actions=_USE_KEY,
+                resources=["*"],
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAutoScalingToGrantTheKeyToEc2",
+                principals=[service_linked_role],
+                actions=["kms:CreateGrant"],
+                resources=["*"],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )

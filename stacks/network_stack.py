@@ -7,6 +7,7 @@ from aws_cdk import aws_kms as kms
 from config import StageConfig
 from constructs import Construct
 from constructs.network import Network
+from constructs.security_groups import TierSecurityGroups
 from stacks.base import PlatformStack
 
 
@@ -20,3 +21,10 @@ class NetworkStack(PlatformStack):
             scope, id, stage=stage, description="VPC, subnets, endpoints, flow logs"
         )
         self.network = Network(self, "Network", stage=stage, logs_key=logs_key)
+        self.security_groups = TierSecurityGroups(
+            self,
+            "SecurityGroups",
+            vpc=self.network.vpc,
+            endpoints=self.network.endpoint_security_group,
+            s3_prefix_list_id=stage.s3_prefix_list_id,
+        )

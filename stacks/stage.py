@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
 
 from config import StageConfig
 from constructs import Construct
+from stacks.app_stack import AppStack
+from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
 from stacks.security_stack import SecurityStack
 
@@ -27,8 +30,15 @@ class PlatformStage(cdk.Stage):
             self,
             "Network",
             stage=stage,
-            logs_key=self.security.keys.operational_logs,
+            logs_key=self.security.keys.operations,
         )
+        self.data = DataStack(self, "Data", stage=stage, keys=self.security.keys)
+        self.app = AppStack(self, "App", stage=stage, keys=self.security.keys)
+        for stack in (self.data, self.app):
+            stack.add_dependency(self.network)
 
+        # IMDSv2 everywhere: a later launch template or instance cannot forget it.
+        cdk.Aspects.of(self).add(ec2.InstanceRequireImdsv2Aspect())
+        cdk.Aspects.of(self).add(ec2.LaunchTemplateRequireImdsv2Aspect())
         cdk.Tags.of(self).add("project", PROJECT_TAG)
         cdk.Tags.of(self).add("stage", stage.name)

@@ -94,23 +94,6 @@ def test_s3_gateway_and_management_interface_endpoints_exist(synthesized, stage)
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_endpoint_group_admits_only_https_from_the_vpc(synthesized, stage):
-    groups = synthesized.resources(stage, "Network", "AWS::EC2::SecurityGroup")
-    (group,) = [
-        g
-        for g in groups.values()
-        if "interface endpoints" in g["Properties"]["GroupDescription"]
-    ]
-
-    (rule,) = group["Properties"]["SecurityGroupIngress"]
-    assert (rule["CidrIp"], rule["FromPort"], rule["ToPort"]) == (
-        STAGES[stage].vpc_cidr,
-        443,
-        443,
-    )
-
-
-@pytest.mark.parametrize("stage", STAGES)
 def test_default_security_group_is_stripped_of_rules(synthesized, stage):
     restricted = synthesized.resources(stage, "Network", "Custom::VpcRestrictDefaultSG")
 

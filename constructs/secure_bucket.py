@@ -1,0 +1,56 @@
+"""An S3 bucket that is private, encrypted, TLS-only, versioned and retained."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from constructs import Construct
+from constructs.nag import acknowledge
+
+
+class SecureBucket(Construct):
+    """A bucket nobody can make public, read over plain HTTP or delete with a stack."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        bucket_name: str,
+        encryption_key: kms.IKey | None,
+        access_logs: s3.IBucket | None,
+        replicated: bool = False,
+        **bucket_props,
+    ) -> None:
+        super().__init__(scope, id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=bucket_name,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            encryption=(
+                s3.BucketEncryption.KMS
+                if encryption_key
+                else s3.BucketEncryption.S3_MANAGED
+            ),
+            encryption_key=encryption_key,
+            bucket_key_enabled=encryption_key is not None,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=f"s3/{bucket_name}/" if access_logs else None,
+            **bucket_props,
+        )
+
+        if not replicated:
+            acknowledge(
+                self.bucket.node.default_child,
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "Only the backups bucket holds data that is not derived or "
+                "re-creatable; it alone replicates to the DR region.",
+            )
