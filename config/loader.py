@@ -23,6 +23,7 @@ from config.model import (
     MysqlConfig,
     RedisConfig,
     StageConfig,
+    StorageConfig,
 )
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("stages.json")
@@ -106,6 +107,7 @@ _STAGE_KEYS = dict.fromkeys(
         "mysql",
         "redis",
         "backup",
+        "storage",
     )
 )
 
@@ -184,9 +186,8 @@ def _stage(name: str, s: _Section) -> StageConfig:
         redis=RedisConfig(
             instance_type=_instance_type(s.section("redis", {"instance_type": 0}))
         ),
-        backup=_backup(
-            s.section("backup", dict.fromkeys(("schedule", "retention_days")))
-        ),
+        backup=_backup(s.section("backup", dict.fromkeys(_BACKUP_KEYS)), region),
+        storage=_storage(s.section("storage", dict.fromkeys(_STORAGE_KEYS))),
     )
 
 
@@ -263,10 +264,52 @@ def _mysql(s: _Section) -> MysqlConfig:
     )
 
 
-def _backup(s: _Section) -> BackupConfig:
-    return BackupConfig(
+_BACKUP_KEYS = (
+    "schedule",
+    "verify_schedule",
+    "retention_days",
+    "archive_after_days",
+    "object_lock_days",
+    "local_copies_days",
+    "min_backup_bytes",
+    "replica_region",
+)
+_STORAGE_KEYS = ("uploads_infrequent_access_days", "noncurrent_version_days")
+
+
+def _backup(s: _Section, region: str) -> BackupConfig:
+    backup = BackupConfig(
         schedule=s.get("schedule", rules.eventbridge_cron()),
-        retention_days=s.get("retention_days", rules.integer(1, 3650)),
+        verify_schedule=s.get("verify_schedule", rules.eventbridge_cron()),
+        retention_days=s.get("retention_days", rules.integer(2, 3650)),
+        archive_after_days=s.get("archive_after_days", rules.integer(1, 3650)),
+        object_lock_days=s.get("object_lock_days", rules.integer(1, 3650)),
+        local_copies_days=s.get("local_copies_days", rules.integer(1, 30)),
+        min_backup_bytes=s.get("min_backup_bytes", rules.integer(1, 2**50)),
+        replica_region=s.get("replica_region", rules.optional(rules.region()), None),
+    )
+    if backup.replica_region == region:
+        raise s.fail(
+            "replica_region", "the same region as the stage", "another region, or null"
+        )
+    for key in ("archive_after_days", "object_lock_days"):
+        if getattr(backup, key) >= backup.retention_days:
+            raise s.fail(
+                key,
+                f"not shorter than retention_days {backup.retention_days}",
+                "fewer days than retention_days",
+            )
+    return backup
+
+
+def _storage(s: _Section) -> StorageConfig:
+    days = rules.integer(1, 3650)
+    return StorageConfig(
+        # S3 moves objects to Standard-IA no sooner than 30 days after creation.
+        uploads_infrequent_access_days=s.get(
+            "uploads_infrequent_access_days", rules.integer(30, 3650)
+        ),
+        noncurrent_version_days=s.get("noncurrent_version_days", days),
     )
 
 

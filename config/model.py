@@ -52,10 +52,33 @@ class RedisConfig:
 
 @dataclass(frozen=True)
 class BackupConfig:
-    """When the nightly MySQL backup runs and how long backups are kept."""
+    """When the nightly MySQL backup runs, how it is checked and how long it is kept."""
 
     schedule: str
+    verify_schedule: str
     retention_days: int
+    archive_after_days: int
+    object_lock_days: int
+    local_copies_days: int
+    min_backup_bytes: int
+    replica_region: str | None
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Lifecycle of the uploads bucket."""
+
+    uploads_infrequent_access_days: int
+    noncurrent_version_days: int
+
+
+@dataclass(frozen=True)
+class DisasterRecoveryConfig:
+    """The stage in a second region that holds the replica of the backups."""
+
+    name: str
+    account: str
+    region: str
 
 
 @dataclass(frozen=True)
@@ -78,3 +101,15 @@ class StageConfig:
     mysql: MysqlConfig
     redis: RedisConfig
     backup: BackupConfig
+    storage: StorageConfig
+
+    @property
+    def disaster_recovery(self) -> DisasterRecoveryConfig | None:
+        """The DR stage, when backups replicate to a second region."""
+        if self.backup.replica_region is None:
+            return None
+        return DisasterRecoveryConfig(
+            name=f"{self.name}DR",
+            account=self.account,
+            region=self.backup.replica_region,
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.model import StageConfig
+from config.model import DisasterRecoveryConfig, StageConfig
 
 PROJECT = "slack"
 MAX_BUCKET_NAME = 63
@@ -11,7 +11,7 @@ MAX_BUCKET_NAME = 63
 LONGEST_REGION = "ap-southeast-100"
 
 
-def bucket_name(stage: StageConfig, purpose: str) -> str:
+def bucket_name(stage: StageConfig | DisasterRecoveryConfig, purpose: str) -> str:
     """Globally unique, stable bucket name: project, stage, purpose, account, region."""
     name = f"{PROJECT}-{stage.name.lower()}-{purpose}-{stage.account}-{stage.region}"
     worst = name[: -len(stage.region)] + LONGEST_REGION

@@ -33,6 +33,13 @@ class Rule:
     problem: Callable[[Any], str | None]
 
 
+def optional(rule: Rule) -> Rule:
+    def problem(value: Any) -> str | None:
+        return None if value is None else rule.problem(value)
+
+    return Rule(f"{rule.allowed}, or null", problem)
+
+
 def boolean() -> Rule:
     return Rule(
         "true or false", lambda v: None if isinstance(v, bool) else "not a boolean"

@@ -7,6 +7,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from config import DEFAULT_CONFIG_PATH, load_stages, select_stages
+from stacks.disaster_recovery import DisasterRecoveryStage
 from stacks.gates import add_compliance_gates, record_acknowledgements
 from stacks.stage import PlatformStage
 
@@ -16,14 +17,18 @@ def build_app(
     *,
     config_path: str | Path = DEFAULT_CONFIG_PATH,
     stage_name: str | None = None,
-) -> list[PlatformStage]:
-    """Validate the config first, then add one stage per selected environment.
+) -> list[cdk.Stage]:
+    """Validate the config first, then add each selected stage and its DR stage.
 
     Raises `config.ConfigError` before any construct exists if the config is bad.
     """
     stages = select_stages(load_stages(config_path), stage_name)
     add_compliance_gates(app)
-    built = [PlatformStage(app, stage=stage) for stage in stages]
+    built: list[cdk.Stage] = []
+    for stage in stages:
+        if stage.disaster_recovery:
+            built.append(DisasterRecoveryStage(app, source=stage))
+        built.append(PlatformStage(app, stage=stage))
     for stage in built:
         record_acknowledgements(stage)
     return built

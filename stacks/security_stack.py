@@ -44,7 +44,12 @@ class SecurityStack(PlatformStack):
             stage=stage,
             key=self.keys.audit,
             access_logs=self.logs_bucket,
-            data_event_buckets=[bucket_name(stage, p) for p in DATA_EVENT_BUCKETS],
+            data_event_buckets=[bucket_name(stage, p) for p in DATA_EVENT_BUCKETS]
+            + (
+                [bucket_name(stage.disaster_recovery, "backups")]
+                if stage.disaster_recovery
+                else []
+            ),
         )
         SecurityMonitoring(
             self,

@@ -10,7 +10,9 @@ from constructs import Construct
 from stacks.app_stack import AppStack
 from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
+from stacks.operations_stack import OperationsStack
 from stacks.security_stack import SecurityStack
+from stacks.storage_stack import StorageStack
 
 PROJECT_TAG = "slack-platform"
 
@@ -32,10 +34,26 @@ class PlatformStage(cdk.Stage):
             stage=stage,
             logs_key=self.security.keys.operations,
         )
+        self.storage = StorageStack(
+            self,
+            "Storage",
+            stage=stage,
+            data_key=self.security.keys.data,
+            access_logs=self.security.logs_bucket,
+            break_glass=self.security.access.roles["BreakGlass"],
+        )
         self.data = DataStack(self, "Data", stage=stage, keys=self.security.keys)
         self.app = AppStack(self, "App", stage=stage, keys=self.security.keys)
         for stack in (self.data, self.app):
             stack.add_dependency(self.network)
+        self.operations = OperationsStack(
+            self,
+            "Operations",
+            stage=stage,
+            keys=self.security.keys,
+            topic=self.security.alarms.topic,
+        )
+        self.operations.add_dependency(self.storage)
 
         # IMDSv2 everywhere: a later launch template or instance cannot forget it.
         cdk.Aspects.of(self).add(ec2.InstanceRequireImdsv2Aspect())

@@ -112,10 +112,17 @@ def test_trail_records_object_events_of_uploads_and_backups(synthesized, stage):
         for value in resource["Values"]
     ]
 
-    assert sorted(values) == sorted(
+    expected = [
         f"arn:aws:s3:::slack-{stage.lower()}-{purpose}-{account}-us-east-1/"
         for purpose in ("uploads", "backups")
-    )
+    ]
+    replica = STAGES[stage].disaster_recovery
+    if replica:
+        expected.append(
+            f"arn:aws:s3:::slack-{replica.name.lower()}-backups-{account}-"
+            f"{replica.region}/"
+        )
+    assert sorted(values) == sorted(expected)
 
 
 @pytest.mark.parametrize("stage", STAGES)
