@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from config import rules
+from config.capacity import web_capacity
 from config.model import (
     DEFAULT_INSTANCE_TYPE,
     SUBNET_LAYOUT,
     BackupConfig,
+    EdgeConfig,
     FleetConfig,
     Fleets,
     MysqlConfig,
     RedisConfig,
+    SolrConfig,
+    SquidConfig,
     StageConfig,
     StorageConfig,
 )
@@ -89,7 +93,9 @@ def _show(value: Any) -> str:
     return json.dumps(value) if value is not None else "null"
 
 
-_FLEET_KEYS = {"instance_type": 0, "min": 0, "desired": 0, "max": 0}
+_FLEET_KEYS = dict.fromkeys(
+    ("instance_type", "min", "desired", "max", "capacity_model")
+)
 _STAGE_KEYS = dict.fromkeys(
     (
         "account",
@@ -100,12 +106,15 @@ _STAGE_KEYS = dict.fromkeys(
         "s3_prefix_list_id",
         "production",
         "termination_protection",
-        "domain_name",
         "alarm_email",
         "log_retention_days",
+        "data_ami_id",
+        "edge",
         "fleets",
         "mysql",
         "redis",
+        "solr",
+        "squid",
         "backup",
         "storage",
     )
@@ -172,20 +181,17 @@ def _stage(name: str, s: _Section) -> StageConfig:
         s3_prefix_list_id=s.get("s3_prefix_list_id", rules.prefix_list_id()),
         production=production,
         termination_protection=s.get("termination_protection", rules.boolean()),
-        domain_name=s.get("domain_name", rules.domain_name()),
         alarm_email=s.get("alarm_email", rules.email()),
         log_retention_days=s.get(
             "log_retention_days", rules.one_of(rules.LOG_RETENTION_DAYS)
         ),
+        data_ami_id=s.get("data_ami_id", rules.ami_id()),
+        edge=_edge(s.section("edge", dict.fromkeys(_EDGE_KEYS))),
         fleets=_fleets(s.section("fleets", dict.fromkeys(("web", "squid", "solr")))),
-        mysql=_mysql(
-            s.section(
-                "mysql", dict.fromkeys(("instance_type", "shards", "backup_volume_gib"))
-            )
-        ),
-        redis=RedisConfig(
-            instance_type=_instance_type(s.section("redis", {"instance_type": 0}))
-        ),
+        mysql=_mysql(s.section("mysql", dict.fromkeys(_MYSQL_KEYS))),
+        redis=_redis(s.section("redis", dict.fromkeys(_REDIS_KEYS))),
+        solr=_solr(s.section("solr", dict.fromkeys(("version", "sha512", "heap")))),
+        squid=_squid(s.section("squid", dict.fromkeys(("cache_mb", "cache_mem_mb")))),
         backup=_backup(s.section("backup", dict.fromkeys(_BACKUP_KEYS)), region),
         storage=_storage(s.section("storage", dict.fromkeys(_STORAGE_KEYS))),
     )
@@ -229,6 +235,12 @@ def _instance_type(s: _Section) -> str:
 
 
 def _fleet(s: _Section) -> FleetConfig:
+    if s.get("capacity_model", rules.boolean(), False):
+        for key in ("min", "desired", "max"):
+            if key in s.data:
+                raise s.fail(key, "given beside capacity_model", "one or the other")
+        hosts = web_capacity()
+        return FleetConfig(_instance_type(s), hosts.min, hosts.desired, hosts.max)
     size = rules.integer(1, MAX_FLEET_SIZE)
     fleet = FleetConfig(
         instance_type=_instance_type(s),
@@ -261,7 +273,68 @@ def _mysql(s: _Section) -> MysqlConfig:
         shards=s.get("shards", rules.integer(1, 64)),
         # sc1 volumes exist only from 125 GiB to 16 TiB.
         backup_volume_gib=s.get("backup_volume_gib", rules.integer(125, 16384)),
+        version=s.get("version", rules.mysql_version()),
     )
+
+
+_MYSQL_KEYS = ("instance_type", "shards", "backup_volume_gib", "version")
+_REDIS_KEYS = ("instance_type", "maxmemory_mb", "maxmemory_policy")
+_EDGE_KEYS = (
+    "domain_name",
+    "hosted_zone_id",
+    "internal_domain",
+    "health_check_path",
+    "deletion_protection",
+    "release_version",
+)
+REDIS_EVICTION_POLICIES = (
+    "noeviction", "allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu",
+    "allkeys-random", "volatile-random", "volatile-ttl",
+)  # fmt: skip
+
+
+def _redis(s: _Section) -> RedisConfig:
+    return RedisConfig(
+        instance_type=_instance_type(s),
+        maxmemory_mb=s.get("maxmemory_mb", rules.integer(64, 1_048_576)),
+        maxmemory_policy=s.get(
+            "maxmemory_policy", rules.one_of(REDIS_EVICTION_POLICIES)
+        ),
+    )
+
+
+def _solr(s: _Section) -> SolrConfig:
+    return SolrConfig(
+        version=s.get("version", rules.matching(
+            re.compile(r"^\d+\.\d+\.\d+$"), "a Solr release such as 9.7.0")),
+        sha512=s.get("sha512", rules.matching(
+            re.compile(r"^[0-9a-f]{128}$"), "the release's SHA-512, 128 hex digits")),
+        heap=s.get("heap", rules.matching(
+            re.compile(r"^[1-9][0-9]*[mg]$"), "a JVM heap size such as 8g")),
+    )  # fmt: skip
+
+
+def _squid(s: _Section) -> SquidConfig:
+    return SquidConfig(
+        cache_mb=s.get("cache_mb", rules.integer(100, 700_000)),
+        cache_mem_mb=s.get("cache_mem_mb", rules.integer(64, 16_384)),
+    )
+
+
+def _edge(s: _Section) -> EdgeConfig:
+    return EdgeConfig(
+        domain_name=s.get("domain_name", rules.domain_name()),
+        hosted_zone_id=s.get("hosted_zone_id", rules.optional(rules.matching(
+            re.compile(r"^Z[0-9A-Z]{5,31}$"), "a Route 53 zone id such as Z0123ABC")),
+            None),
+        internal_domain=s.get("internal_domain", rules.domain_name()),
+        health_check_path=s.get("health_check_path", rules.matching(
+            re.compile(r"^/[A-Za-z0-9._~/-]*$"), "a URL path such as /health")),
+        deletion_protection=s.get("deletion_protection", rules.boolean()),
+        release_version=s.get("release_version", rules.optional(rules.matching(
+            re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+            "a release name such as 2026.12.04-1")), None),
+    )  # fmt: skip
 
 
 _BACKUP_KEYS = (

@@ -41,6 +41,7 @@ class MysqlConfig:
     instance_type: str
     shards: int
     backup_volume_gib: int
+    version: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,37 @@ class RedisConfig:
     """The Redis primary and replica."""
 
     instance_type: str
+    maxmemory_mb: int
+    maxmemory_policy: str
+
+
+@dataclass(frozen=True)
+class SolrConfig:
+    """The pinned Solr release the search nodes install."""
+
+    version: str
+    sha512: str
+    heap: str
+
+
+@dataclass(frozen=True)
+class SquidConfig:
+    """Cache sizes of the outbound proxy."""
+
+    cache_mb: int
+    cache_mem_mb: int
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """How users reach the stage: DNS, load balancer and the application release."""
+
+    domain_name: str
+    hosted_zone_id: str | None
+    internal_domain: str
+    health_check_path: str
+    deletion_protection: bool
+    release_version: str | None
 
 
 @dataclass(frozen=True)
@@ -94,12 +126,17 @@ class StageConfig:
     s3_prefix_list_id: str
     production: bool
     termination_protection: bool
-    domain_name: str
     alarm_email: str
     log_retention_days: int
+    # Hosts whose data lives on the instance store boot this pinned image:
+    # a new image must never replace them behind the operator's back.
+    data_ami_id: str
+    edge: EdgeConfig
     fleets: Fleets
     mysql: MysqlConfig
     redis: RedisConfig
+    solr: SolrConfig
+    squid: SquidConfig
     backup: BackupConfig
     storage: StorageConfig
 
@@ -113,3 +150,8 @@ class StageConfig:
             account=self.account,
             region=self.backup.replica_region,
         )
+
+    @property
+    def domain_name(self) -> str:
+        """The public domain of the stage."""
+        return self.edge.domain_name

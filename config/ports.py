@@ -57,6 +57,10 @@ PORT_MATRIX: tuple[Flow, ...] = (
     Flow(WEB, REDIS_TIER, REDIS, "the app uses Redis"),
     Flow(REDIS_TIER, REDIS_TIER, REDIS, "the Redis replica follows the primary"),
     Flow(WEB, SOLR_TIER, SOLR, "the app searches messages"),
+    # Squid and Solr sit behind internal load balancers that share the tier's
+    # group: the balancer forwards to, and health-checks, its own group.
+    Flow(SOLR_TIER, SOLR_TIER, SOLR, "search balancer to search nodes"),
+    Flow(SQUID_TIER, SQUID_TIER, SQUID, "proxy balancer to proxies"),
     *(
         Flow(tier, SQUID_TIER, SQUID, "outbound HTTP(S) goes through the proxy")
         for tier in PROXIED_TIERS

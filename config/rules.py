@@ -96,6 +96,18 @@ def prefix_list_id() -> Rule:
     )
 
 
+def ami_id() -> Rule:
+    return matching(
+        re.compile(r"^ami-[0-9a-f]{8,17}$"), "an AMI id such as ami-0abc1234"
+    )
+
+
+def mysql_version() -> Rule:
+    return matching(
+        re.compile(r"^8\.(0|4)\.\d+$"), "a MySQL 8.0.x or 8.4.x release, e.g. 8.4.3"
+    )
+
+
 def email() -> Rule:
     return matching(_EMAIL, "an email address such as oncall@example.com")
 

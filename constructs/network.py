@@ -48,6 +48,8 @@ class Network(Construct):
             availability_zones=list(stage.availability_zones),
             nat_gateways=stage.nat_gateways,
             restrict_default_security_group=True,
+            # Dual stack so the internet-facing load balancer answers on IPv6.
+            ip_protocol=ec2.IpProtocol.DUAL_STACK,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
                     name=tier,
@@ -55,6 +57,8 @@ class Network(Construct):
                     cidr_mask=prefix,
                     # Nothing in a public subnet needs an address of its own.
                     map_public_ip_on_launch=False if tier == "Public" else None,
+                    # Hosts get no IPv6 address that could bypass the proxy.
+                    ipv6_assign_address_on_creation=False,
                 )
                 for tier, prefix in SUBNET_LAYOUT
             ],
@@ -104,9 +108,13 @@ class Network(Construct):
                 "look them up.",
             )
         )
-        for subnet in self.vpc.public_subnets:
+        for subnet, route in (
+            (subnet, route)
+            for subnet in self.vpc.public_subnets
+            for route in ("DefaultRoute", "DefaultRoute6")
+        ):
             acknowledge(
-                subnet.node.find_child("DefaultRoute"),
+                subnet.node.find_child(route),
                 "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
                 "Public subnets hold only the load balancer and NAT gateways, "
                 "which need the internet gateway route; hosts live in private subnets.",

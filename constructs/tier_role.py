@@ -38,15 +38,16 @@ CLOUDWATCH_AGENT_NAMESPACE = "CWAgent"
 
 @dataclass(frozen=True)
 class BucketAccess:
-    """Objects under one prefix of one bucket, read-only unless `write`."""
+    """Objects under a prefix of a bucket, or one exact key; read-only unless write."""
 
     bucket_name: str
     prefix: str
     write: bool = False
+    exact_key: bool = False
 
 
 class TierRole(Construct):
-    """A role and instance profile allowing exactly what one tier's hosts do."""
+    """A role allowing exactly what one tier's hosts do; each host profile wears it."""
 
     def __init__(
         self,
@@ -76,7 +77,6 @@ class TierRole(Construct):
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             description=f"{stage.name} {tier} hosts",
         )
-        self.instance_profile = iam.InstanceProfile(self, "Profile", role=self.role)
         log_streams = stack.format_arn(
             service="logs",
             resource="log-group",

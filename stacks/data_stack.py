@@ -1,24 +1,57 @@
-"""Data stack (stateful): MySQL, Redis and Solr hosts and their roles."""
+"""Data stack (stateful): MySQL shards, Redis, Solr, and their private names."""
 
 from __future__ import annotations
 
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+
 from config import StageConfig
 from config.naming import bucket_name
-from config.ports import MYSQL_TIER, REDIS_TIER, SOLR_TIER
+from config.ports import MYSQL, MYSQL_TIER, REDIS, REDIS_TIER, SOLR, SOLR_TIER
 from constructs import Construct
+from constructs import host_config as hc
+from constructs.dns import Dns
+from constructs.fleet import Fleet
+from constructs.internal_balancer import InternalBalancer
 from constructs.keys import PlatformKeys
+from constructs.mysql_host import MysqlHost
+from constructs.redis_host import RedisHost
+from constructs.security_groups import TierSecurityGroups
 from constructs.tier_role import BucketAccess, TierRole
 from stacks.base import PlatformStack
+from stacks.hosts import data_image, fleet_image, private_subnets, proxy_url
+
+# Warn while a third of the burst credits remain: staging then still runs at
+# burst speed, and the alarm names the host before the nightly dump slows down.
+BURST_BALANCE_FLOOR_PERCENT = 30
+SOLR_HOME = "/data/solr"
 
 
 class DataStack(PlatformStack):
     """Holds the hosts whose disks carry data; protected from accidental deletion."""
 
     def __init__(
-        self, scope: Construct, id: str, *, stage: StageConfig, keys: PlatformKeys
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage: StageConfig,
+        keys: PlatformKeys,
+        vpc: ec2.IVpc,
+        groups: TierSecurityGroups,
+        dns: Dns,
+        logs_bucket: s3.IBucket,
+        topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, id, stage=stage, description="MySQL, Redis, Solr")
+        self._stage, self._vpc, self._groups, self._dns = stage, vpc, groups, dns
+        self._keys, self._topic = keys, topic
         common = {"stage": stage, "data_key": keys.data, "log_key": keys.operations}
+        lower = stage.name.lower()
         self.roles = {
             MYSQL_TIER: TierRole(
                 self,
@@ -27,19 +60,168 @@ class DataStack(PlatformStack):
                 buckets=(
                     BucketAccess(
                         bucket_name(stage, "backups"),
-                        f"mysql/{stage.name.lower()}/",
+                        f"mysql/{stage.name}/",
                         write=True,
                     ),
                 ),
-                parameter_paths=(f"slack/{stage.name.lower()}/mysql",),
+                parameter_paths=(f"slack/{lower}/mysql",),
                 **common,
             ),
-            REDIS_TIER: TierRole(
-                self,
-                "RedisRole",
-                tier=REDIS_TIER,
-                parameter_paths=(f"slack/{stage.name.lower()}/redis",),
-                **common,
-            ),
+            REDIS_TIER: TierRole(self, "RedisRole", tier=REDIS_TIER, **common),
             SOLR_TIER: TierRole(self, "SolrRole", tier=SOLR_TIER, **common),
         }
+        self._subnets = vpc.select_subnets(
+            subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+        ).subnets
+
+        cdk.Validations.of(self).acknowledge(
+            cdk.Acknowledgment(
+                id="CloudFormation-Validate::W3010",
+                reason="Each host and its volume are placed in a zone from config "
+                "on purpose: a primary and its replica must not share one.",
+            )
+        )
+        self.mysql = [self._shard(shard) for shard in range(stage.mysql.shards)]
+        self.redis = self._redis()
+        self.solr = self._solr(logs_bucket)
+
+    def _subnet(self, index: int) -> ec2.ISubnet:
+        """Spread hosts over the zones; a primary and its replica never share one."""
+        return self._subnets[index % len(self._subnets)]
+
+    def _shard(self, shard: int) -> tuple[MysqlHost, MysqlHost]:
+        stage, lower = self._stage, self._stage.name.lower()
+        common = {
+            "stage_name": stage.name,
+            "shard": shard,
+            "vpc": self._vpc,
+            "vpc_cidr": stage.vpc_cidr,
+            "machine_image": data_image(stage),
+            "role": self.roles[MYSQL_TIER].role.without_policy_updates(),
+            "security_group": self._groups[MYSQL_TIER],
+            "volume_key": self._keys.data,
+            "backup_volume_gib": stage.mysql.backup_volume_gib,
+            "mysql_version": stage.mysql.version,
+            "port": MYSQL,
+            "replication_parameter": f"/slack/{lower}/mysql/replication",
+            "proxy_url": proxy_url(stage),
+            "internal_domain": stage.edge.internal_domain,
+            "instance_type": stage.mysql.instance_type,
+        }
+        primary = MysqlHost(
+            self, f"Mysql{shard}Primary", primary_host=None,
+            subnet=self._subnet(shard), **common,
+        )  # fmt: skip
+        replica = MysqlHost(
+            self,
+            f"Mysql{shard}Replica",
+            primary_host=primary.instance.instance_private_dns_name,
+            subnet=self._subnet(shard + 1),
+            **common,
+        )
+        for role, host in (("primary", primary), ("replica", replica)):
+            self._dns.add_internal_address(
+                self, f"mysql-{shard}-{role}", host.instance.instance_private_ip
+            )
+            self._burst_balance_alarm(f"Mysql{shard}{role.capitalize()}", host)
+        return primary, replica
+
+    def _burst_balance_alarm(self, name: str, host: MysqlHost) -> None:
+        cloudwatch.Alarm(
+            self,
+            f"{name}BackupBurstBalance",
+            alarm_description=(
+                f"{self._stage.name} {name}: sc1 backup volume burst balance below "
+                f"{BURST_BALANCE_FLOOR_PERCENT}%; the nightly dump will slow down"
+            ),
+            metric=cloudwatch.Metric(
+                namespace="AWS/EBS",
+                metric_name="BurstBalance",
+                dimensions_map={"VolumeId": host.backup_volume.volume_id},
+                statistic="Minimum",
+                period=cdk.Duration.minutes(5),
+            ),
+            threshold=BURST_BALANCE_FLOOR_PERCENT,
+            evaluation_periods=3,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        ).add_alarm_action(actions.SnsAction(self._topic))
+
+    def _redis(self) -> tuple[RedisHost, RedisHost]:
+        common = {
+            "stage_name": self._stage.name,
+            "config": self._stage.redis,
+            "port": REDIS,
+            "vpc": self._vpc,
+            "machine_image": data_image(self._stage),
+            "role": self.roles[REDIS_TIER].role.without_policy_updates(),
+            "security_group": self._groups[REDIS_TIER],
+            "volume_key": self._keys.data,
+        }
+        primary = RedisHost(
+            self, "RedisPrimary", primary_address=None, subnet=self._subnet(0),
+            **common,
+        )  # fmt: skip
+        replica = RedisHost(
+            self,
+            "RedisReplica",
+            primary_address=primary.instance.instance_private_ip,
+            subnet=self._subnet(1),
+            **common,
+        )
+        for role, host in (("primary", primary), ("replica", replica)):
+            self._dns.add_internal_address(
+                self, f"redis-{role}", host.instance.instance_private_ip
+            )
+        return primary, replica
+
+    def _solr(self, logs_bucket: s3.IBucket) -> Fleet:
+        stage = self._stage
+        init = ec2.CloudFormationInit.from_config_sets(
+            config_sets={"default": ["Proxy", "Solr"]},
+            configs={
+                "Proxy": hc.proxy_init(
+                    proxy_url(stage), stage.vpc_cidr, stage.edge.internal_domain
+                ),
+                "Solr": hc.solr_init(
+                    version=stage.solr.version,
+                    sha512=stage.solr.sha512,
+                    port=SOLR,
+                    solr_home=SOLR_HOME,
+                    heap=stage.solr.heap,
+                    data_unit="data-disk.service",
+                    download_env=hc.proxy_env(
+                        proxy_url(stage), stage.vpc_cidr, stage.edge.internal_domain
+                    ),
+                ),
+            },
+        )
+        fleet = Fleet(
+            self,
+            "Solr",
+            stage_name=stage.name,
+            tier=SOLR_TIER,
+            host_role="search",
+            size=stage.fleets.solr,
+            vpc=self._vpc,
+            subnets=private_subnets(self._vpc),
+            machine_image=fleet_image(),
+            role=self.roles[SOLR_TIER].role.without_policy_updates(),
+            security_group=self._groups[SOLR_TIER],
+            volume_key=self._keys.data,
+            init=init,
+            notifications_topic=self._topic,
+            behind_load_balancer=True,
+        )
+        balancer = InternalBalancer(
+            self,
+            "SolrBalancer",
+            vpc=self._vpc,
+            security_group=self._groups[SOLR_TIER],
+            port=SOLR,
+            fleet=fleet.group,
+            access_logs=logs_bucket,
+            access_logs_prefix="nlb/solr",
+        )
+        self._dns.add_internal_alias(self, "solr", balancer.dns_name)
+        return fleet

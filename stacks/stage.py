@@ -11,6 +11,7 @@ from stacks.app_stack import AppStack
 from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
 from stacks.operations_stack import OperationsStack
+from stacks.proxy_stack import ProxyStack
 from stacks.security_stack import SecurityStack
 from stacks.storage_stack import StorageStack
 
@@ -42,10 +43,21 @@ class PlatformStage(cdk.Stage):
             access_logs=self.security.logs_bucket,
             break_glass=self.security.access.roles["BreakGlass"],
         )
-        self.data = DataStack(self, "Data", stage=stage, keys=self.security.keys)
-        self.app = AppStack(self, "App", stage=stage, keys=self.security.keys)
-        for stack in (self.data, self.app):
-            stack.add_dependency(self.network)
+        hosts = {
+            "stage": stage,
+            "keys": self.security.keys,
+            "vpc": self.network.network.vpc,
+            "groups": self.network.security_groups,
+            "dns": self.network.dns,
+            "logs_bucket": self.security.logs_bucket,
+            "topic": self.security.alarms.topic,
+        }
+        self.proxy = ProxyStack(self, "Proxy", **hosts)
+        self.data = DataStack(self, "Data", **hosts)
+        self.app = AppStack(self, "App", **hosts)
+        # Hosts download through the proxy while they boot.
+        self.data.add_dependency(self.proxy)
+        self.app.add_dependency(self.proxy)
         self.operations = OperationsStack(
             self,
             "Operations",

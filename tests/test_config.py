@@ -124,10 +124,24 @@ def test_a_development_stage_may_use_one_zone(tmp_path):
     ],
 )
 def test_fleet_size_out_of_range_is_rejected(tmp_path, fleet, problem):
-    message = error_for(tmp_path, lambda d: d["Prod"]["fleets"]["web"].update(fleet))
+    message = error_for(tmp_path, lambda d: d["Dev"]["fleets"]["web"].update(fleet))
 
-    assert "Prod.fleets.web." in message
+    assert "Dev.fleets.web." in message
     assert problem in message
+
+
+def test_prod_web_fleet_is_sized_by_the_capacity_model():
+    from config.capacity import web_capacity
+
+    web, model = load_stages()["Prod"].fleets.web, web_capacity()
+
+    assert (web.min, web.desired, web.max) == (model.min, model.desired, model.max)
+
+
+def test_explicit_sizes_beside_the_capacity_model_are_rejected(tmp_path):
+    message = error_for(tmp_path, lambda d: d["Prod"]["fleets"]["web"].update(max=5))
+
+    assert "Prod.fleets.web.max = 5 is invalid (given beside capacity_model)" in message
 
 
 @pytest.mark.parametrize("size", [124, 16385, 0])

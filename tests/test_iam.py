@@ -8,7 +8,7 @@ from config import load_stages
 from config.ports import MYSQL_TIER, REDIS_TIER, SOLR_TIER, SQUID_TIER, WEB
 
 STAGES = list(load_stages())
-TIER_STACKS = {WEB: "App", SQUID_TIER: "App", MYSQL_TIER: "Data", REDIS_TIER: "Data",
+TIER_STACKS = {WEB: "App", SQUID_TIER: "Proxy", MYSQL_TIER: "Data", REDIS_TIER: "Data",
                SOLR_TIER: "Data"}  # fmt: skip
 # Services whose wildcard actions would reach data.
 DATA_SERVICES = ("s3", "kms", "dynamodb", "ssm", "secretsmanager", "logs", "rds")
@@ -79,7 +79,8 @@ def test_each_tier_has_its_own_role_and_instance_profile(synthesized, stage, tie
     ]
 
     assert trust["Principal"] == {"Service": "ec2.amazonaws.com"}
-    assert len(profiles) == 1
+    # One profile per launch template or fixed host, all wearing the tier's role.
+    assert profiles
     # Only the tier's own customer managed policy, which names the role itself.
     assert "ManagedPolicyArns" not in roles[role_id]["Properties"]
 
@@ -100,7 +101,7 @@ def test_mysql_may_write_only_its_own_backup_prefix(synthesized, stage):
     assert set(as_list(statement["Action"])) == {"s3:GetObject", "s3:PutObject"}
     assert as_list(statement["Resource"]) == [
         f"arn:aws:s3:::slack-{stage.lower()}-backups-"
-        f"{load_stages()[stage].account}-us-east-1/mysql/{stage.lower()}/*"
+        f"{load_stages()[stage].account}-us-east-1/mysql/{stage}/*"
     ]
 
 

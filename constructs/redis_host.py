@@ -1,0 +1,107 @@
+"""One Redis host: data on the instance-store SSD, persisted, primary or replica."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+
+from config.model import RedisConfig
+from constructs import Construct
+from constructs import host_config as hc
+from constructs.fleet import INSTANCE_STORE_CANDIDATES, host_disks
+from constructs.nag import acknowledge
+
+DATA_MOUNT = "/data"
+DATA_UNIT = "data-disk.service"
+SIGNAL_TIMEOUT = cdk.Duration.minutes(20)
+
+
+class RedisHost(Construct):
+    """A retained, termination-protected Redis node that signals once it serves."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage_name: str,
+        config: RedisConfig,
+        primary_address: str | None,
+        port: int,
+        vpc: ec2.IVpc,
+        subnet: ec2.ISubnet,
+        machine_image: ec2.IMachineImage,
+        role: iam.IRole,
+        security_group: ec2.ISecurityGroup,
+        volume_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, id)
+        host_role = "primary" if primary_address is None else "replica"
+        conf = hc.redis_conf(
+            port=port,
+            data_dir=f"{DATA_MOUNT}/redis",
+            config_dir="/etc/redis6",
+            maxmemory_mb=config.maxmemory_mb,
+            maxmemory_policy=config.maxmemory_policy,
+            replica_of=None if primary_address is None else (primary_address, port),
+        )
+        configs = {
+            "DataDisk": hc.disk_init(
+                unit=DATA_UNIT,
+                label="data",
+                mount_point=DATA_MOUNT,
+                candidates=INSTANCE_STORE_CANDIDATES,
+                ephemeral=True,
+            ),
+            "Redis": hc.redis_init(conf, data_dir=f"{DATA_MOUNT}/redis"),
+        }
+        self.instance = ec2.Instance(
+            self,
+            "Instance",
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=[subnet]),
+            instance_type=ec2.InstanceType(config.instance_type),
+            machine_image=machine_image,
+            role=role,
+            security_group=security_group,
+            http_tokens=ec2.HttpTokens.REQUIRED,
+            detailed_monitoring=True,
+            ebs_optimized=True,
+            disable_api_termination=True,
+            propagate_tags_to_volume_on_creation=True,
+            block_devices=host_disks(volume_key),
+            init=ec2.CloudFormationInit.from_config_sets(
+                config_sets={"default": list(configs)}, configs=configs
+            ),
+            init_options=ec2.ApplyCloudFormationInitOptions(
+                timeout=SIGNAL_TIMEOUT,
+                print_log=True,
+                # User data changes stop the host, and a stop wipes its data.
+                embed_fingerprint=False,
+            ),
+            user_data_causes_replacement=False,
+        )
+        self.instance.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+
+        for key, value in {
+            "stage": stage_name,
+            "tier": "redis",
+            "role": host_role,
+        }.items():
+            cdk.Tags.of(self).add(key, value)
+
+        acknowledge(
+            self.instance.instance,
+            "AwsSolutions-EC26",
+            "The rule cannot read the instance-store mapping (ephemeral0), which has "
+            "no EBS settings; the only EBS volume, the gp3 root, is KMS-encrypted.",
+        )
+        cdk.Validations.of(self.instance.instance).acknowledge(
+            cdk.Acknowledgment(
+                id="CloudFormation-Validate::W9010",
+                reason="The image is pinned on purpose: a new AMI must never "
+                "replace a host whose data lives on its instance store.",
+            )
+        )

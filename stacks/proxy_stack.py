@@ -1,0 +1,88 @@
+"""Proxy stack (stateless): the Squid fleet every private tier goes out through."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+
+from config import StageConfig
+from config.ports import SQUID, SQUID_TIER
+from constructs import Construct
+from constructs import host_config as hc
+from constructs.dns import Dns
+from constructs.fleet import Fleet
+from constructs.internal_balancer import InternalBalancer
+from constructs.keys import PlatformKeys
+from constructs.security_groups import TierSecurityGroups
+from constructs.tier_role import TierRole
+from stacks.base import PlatformStack
+from stacks.hosts import PROXY_RECORD, fleet_image, private_subnets
+
+CACHE_DIR = "/data/squid"
+
+
+class ProxyStack(PlatformStack):
+    """Holds Squid behind an internal balancer named proxy.<internal domain>."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        stage: StageConfig,
+        keys: PlatformKeys,
+        vpc: ec2.IVpc,
+        groups: TierSecurityGroups,
+        dns: Dns,
+        logs_bucket: s3.IBucket,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, id, stage=stage, description="Squid outbound proxy")
+        self.role = TierRole(
+            self,
+            "SquidRole",
+            stage=stage,
+            tier=SQUID_TIER,
+            data_key=keys.data,
+            log_key=keys.operations,
+        )
+        conf = hc.squid_conf(
+            port=SQUID,
+            vpc_cidr=stage.vpc_cidr,
+            cache_dir=CACHE_DIR,
+            cache_mb=stage.squid.cache_mb,
+            cache_mem_mb=stage.squid.cache_mem_mb,
+        )
+        self.fleet = Fleet(
+            self,
+            "Fleet",
+            stage_name=stage.name,
+            tier=SQUID_TIER,
+            host_role="proxy",
+            size=stage.fleets.squid,
+            vpc=vpc,
+            subnets=private_subnets(vpc),
+            machine_image=fleet_image(),
+            role=self.role.role.without_policy_updates(),
+            security_group=groups[SQUID_TIER],
+            volume_key=keys.data,
+            init=ec2.CloudFormationInit.from_config_sets(
+                config_sets={"default": ["Squid"]},
+                configs={"Squid": hc.squid_init(conf, cache_dir=CACHE_DIR)},
+            ),
+            notifications_topic=topic,
+            behind_load_balancer=True,
+        )
+        self.balancer = InternalBalancer(
+            self,
+            "Balancer",
+            vpc=vpc,
+            security_group=groups[SQUID_TIER],
+            port=SQUID,
+            fleet=self.fleet.group,
+            access_logs=logs_bucket,
+            access_logs_prefix="nlb/proxy",
+        )
+
+        dns.add_internal_alias(self, PROXY_RECORD, self.balancer.dns_name)
