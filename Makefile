@@ -20,7 +20,8 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help setup synth test lint format diff deploy clean
+.PHONY: help setup synth test lint format diff deploy clean snapshots risk cost diagram \
+	restore-drill
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -41,8 +42,8 @@ synth: setup ## Synthesize every stage into cdk.out/ (one stage: make synth STAG
 	$(CDK) synth --quiet --output $(OUT) $(if $(STAGE_ONLY),-c stage=$(STAGE_ONLY))
 	@echo "synthesized: $$(cd $(OUT) && ls -d assembly-* | sed 's/assembly-//' | tr '\n' ' ')"
 
-test: setup ## Run the whole test suite.
-	$(PY) -m pytest
+test: setup ## Run the whole test suite (on both cores).
+	$(PY) -m pytest -n 2
 
 lint: synth ## Ruff (style, imports) and cfn-lint over cdk.out.
 	$(VENV)/bin/ruff check .
@@ -58,6 +59,26 @@ diff: setup ## cdk diff of one stage against the account (needs credentials): ma
 
 deploy: setup ## cdk deploy of one stage (needs credentials): make deploy STAGE=Prod
 	$(CDK) deploy '$(STAGE)/*' -c stage=$(STAGE) --require-approval broadening
+
+snapshots: synth ## Rewrite tests/snapshots/ from the templates; review the diff, commit it.
+	$(PY) -m scripts.snapshots --assembly $(OUT) --update
+
+risk: synth ## Risky changes against a base assembly: make risk BASE=path/to/base/cdk.out
+	@test -n "$(BASE)" || { echo "usage: make risk BASE=<base cdk.out>" >&2; exit 2; }
+	$(PY) -m scripts.risk --base $(BASE) --current $(OUT)
+
+cost: synth ## Monthly cost per stage, stack and tier (BASE=<cdk.out>, JSON=1, COST_OUT=file).
+	$(PY) -m scripts.cost --assembly $(OUT) $(if $(BASE),--base $(BASE)) \
+		$(if $(JSON),--json) $(if $(COST_OUT),--output $(COST_OUT))
+
+diagram: synth ## Architecture diagram from the templates into docs/ (needs graphviz).
+	$(PY) -m scripts.diagram --assembly $(OUT)
+
+restore-drill: setup ## Restore a shard's newest backup on a throwaway host (needs credentials): make restore-drill STAGE=Prod SHARD=0
+	@test -n "$(SHARD)" || { echo "restore-drill: set SHARD, e.g. SHARD=0" >&2; exit 2; }
+	$(PY) scripts/restore_drill.py --stage $(STAGE) --shard $(SHARD) \
+		$(if $(TABLES),--tables $(TABLES)) $(if $(FROM_REPLICA),--from-replica) \
+		$(DRILL_FLAGS)
 
 clean: ## Remove build output (keeps the installed tools).
 	rm -rf $(OUT) build .pytest_cache .ruff_cache
