@@ -84,5 +84,5 @@ class WebFirewall(Construct):
                 )
             ],
         )
-        logging.add_dependency(log_group.node.default_child)
+        logging.add_resource_dependency(log_group.node.default_child)
         self.web_acl_arn = self.web_acl.attr_arn

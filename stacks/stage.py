@@ -56,8 +56,8 @@ class PlatformStage(cdk.Stage):
         self.data = DataStack(self, "Data", **hosts)
         self.app = AppStack(self, "App", **hosts)
         # Hosts download through the proxy while they boot.
-        self.data.add_dependency(self.proxy)
-        self.app.add_dependency(self.proxy)
+        self.data.add_stack_dependency(self.proxy)
+        self.app.add_stack_dependency(self.proxy)
         self.operations = OperationsStack(
             self,
             "Operations",
@@ -65,7 +65,7 @@ class PlatformStage(cdk.Stage):
             keys=self.security.keys,
             topic=self.security.alarms.topic,
         )
-        self.operations.add_dependency(self.storage)
+        self.operations.add_stack_dependency(self.storage)
 
         # IMDSv2 everywhere: a later launch template or instance cannot forget it.
         cdk.Aspects.of(self).add(ec2.InstanceRequireImdsv2Aspect())
