@@ -147,12 +147,18 @@ def load_stages(path: str | Path = DEFAULT_CONFIG_PATH) -> dict[str, StageConfig
 def select_stages(
     stages: dict[str, StageConfig], wanted: str | None
 ) -> list[StageConfig]:
-    """All stages, or only the one named by `-c stage=NAME`."""
+    """All stages, or the one named by `-c stage=NAME` (a DR name picks its source)."""
     if wanted is None:
         return list(stages.values())
+    by_replica = {
+        s.disaster_recovery.name: s for s in stages.values() if s.disaster_recovery
+    }
+    if wanted in by_replica:
+        return [by_replica[wanted]]
     if wanted not in stages:
         raise ConfigError(
-            f"-c stage={wanted}: no such stage; allowed: {', '.join(stages)}"
+            f"-c stage={wanted}: no such stage; allowed: "
+            f"{', '.join([*stages, *by_replica])}"
         )
     return [stages[wanted]]
 

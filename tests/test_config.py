@@ -190,9 +190,16 @@ def test_unknown_stage_name_lists_the_known_ones():
     with pytest.raises(
         ConfigError,
         match=r"-c stage=Staging: no such stage; "
-        r"allowed: Dev, Prod",
+        r"allowed: Dev, Prod, ProdDR",
     ):
         select_stages(load_stages(), "Staging")
+
+
+def test_a_dr_stage_name_selects_the_stage_it_protects():
+    (stage,) = select_stages(load_stages(), "ProdDR")
+
+    assert stage.name == "Prod"
+    assert stage.disaster_recovery.name == "ProdDR"
 
 
 def test_missing_file_and_bad_json_are_named(tmp_path):
