@@ -8,7 +8,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
-from aws_cdk import aws_sns as sns
 
 from config import StageConfig
 from config.capacity import PRODUCTION
@@ -16,16 +15,13 @@ from config.naming import bucket_name
 from config.ports import ALB, APP, WEB
 from constructs import Construct
 from constructs import host_config as hc
-from constructs.dns import Dns
 from constructs.fleet import Fleet
-from constructs.keys import PlatformKeys
 from constructs.load_balancer import LoadBalancer
-from constructs.security_groups import TierSecurityGroups
 from constructs.tier_role import BucketAccess, TierRole
 from constructs.web_firewall import WebFirewall
 from release.build import build_release, release_version
 from stacks.base import PlatformStack
-from stacks.hosts import fleet_image, private_subnets, proxy_url
+from stacks.hosts import SharedServices, fleet_image, private_subnets, proxy_url
 
 BUILD_DIR = Path(__file__).resolve().parent.parent / "build" / "release"
 WEB_CPU_TARGET_PERCENT = 60
@@ -44,14 +40,11 @@ class AppStack(PlatformStack):
         id: str,
         *,
         stage: StageConfig,
-        keys: PlatformKeys,
-        vpc: ec2.IVpc,
-        groups: TierSecurityGroups,
-        dns: Dns,
-        logs_bucket: s3.IBucket,
-        topic: sns.ITopic,
+        shared: SharedServices,
     ) -> None:
         super().__init__(scope, id, stage=stage, description="load balancer, web fleet")
+        keys, vpc, groups, dns = shared.keys, shared.vpc, shared.groups, shared.dns
+        logs_bucket, topic = shared.logs_bucket, shared.topic
         artifacts = bucket_name(stage, "artifacts")
         if stage.edge.release_version:
             version = stage.edge.release_version

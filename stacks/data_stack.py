@@ -7,23 +7,25 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 
 from config import StageConfig
 from config.naming import bucket_name
 from config.ports import MYSQL, MYSQL_TIER, REDIS, REDIS_TIER, SOLR, SOLR_TIER
 from constructs import Construct
 from constructs import host_config as hc
-from constructs.dns import Dns
 from constructs.fleet import Fleet
 from constructs.internal_balancer import InternalBalancer
-from constructs.keys import PlatformKeys
 from constructs.mysql_host import MysqlHost
 from constructs.redis_host import RedisHost
-from constructs.security_groups import TierSecurityGroups
 from constructs.tier_role import BucketAccess, TierRole
 from stacks.base import PlatformStack
-from stacks.hosts import data_image, fleet_image, private_subnets, proxy_url
+from stacks.hosts import (
+    SharedServices,
+    data_image,
+    fleet_image,
+    private_subnets,
+    proxy_url,
+)
 
 # Warn while a third of the burst credits remain: staging then still runs at
 # burst speed, and the alarm names the host before the nightly dump slows down.
@@ -40,14 +42,11 @@ class DataStack(PlatformStack):
         id: str,
         *,
         stage: StageConfig,
-        keys: PlatformKeys,
-        vpc: ec2.IVpc,
-        groups: TierSecurityGroups,
-        dns: Dns,
-        logs_bucket: s3.IBucket,
-        topic: sns.ITopic,
+        shared: SharedServices,
     ) -> None:
         super().__init__(scope, id, stage=stage, description="MySQL, Redis, Solr")
+        keys, vpc, groups, dns = shared.keys, shared.vpc, shared.groups, shared.dns
+        logs_bucket, topic = shared.logs_bucket, shared.topic
         self._stage, self._vpc, self._groups, self._dns = stage, vpc, groups, dns
         self._keys, self._topic = keys, topic
         common = {"stage": stage, "data_key": keys.data, "log_key": keys.operations}

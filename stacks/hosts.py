@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 
 from config import StageConfig
 from config.ports import SQUID
+from constructs.dns import Dns
+from constructs.keys import PlatformKeys
+from constructs.security_groups import TierSecurityGroups
 
 PROXY_RECORD = "proxy"
+
+
+@dataclass(frozen=True)
+class SharedServices:
+    """What every host stack takes from the Security and Network stacks."""
+
+    keys: PlatformKeys
+    vpc: ec2.IVpc
+    groups: TierSecurityGroups
+    dns: Dns
+    logs_bucket: s3.IBucket
+    topic: sns.ITopic
 
 
 def fleet_image() -> ec2.IMachineImage:

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 
 from config import StageConfig
 from config.ports import SQUID, SQUID_TIER
 from constructs import Construct
 from constructs import host_config as hc
-from constructs.dns import Dns
 from constructs.fleet import Fleet
 from constructs.internal_balancer import InternalBalancer
-from constructs.keys import PlatformKeys
-from constructs.security_groups import TierSecurityGroups
 from constructs.tier_role import TierRole
 from stacks.base import PlatformStack
-from stacks.hosts import PROXY_RECORD, fleet_image, private_subnets
+from stacks.hosts import PROXY_RECORD, SharedServices, fleet_image, private_subnets
 
 CACHE_DIR = "/data/squid"
 
@@ -31,14 +26,11 @@ class ProxyStack(PlatformStack):
         id: str,
         *,
         stage: StageConfig,
-        keys: PlatformKeys,
-        vpc: ec2.IVpc,
-        groups: TierSecurityGroups,
-        dns: Dns,
-        logs_bucket: s3.IBucket,
-        topic: sns.ITopic,
+        shared: SharedServices,
     ) -> None:
         super().__init__(scope, id, stage=stage, description="Squid outbound proxy")
+        keys, vpc, groups, dns = shared.keys, shared.vpc, shared.groups, shared.dns
+        logs_bucket, topic = shared.logs_bucket, shared.topic
         self.role = TierRole(
             self,
             "SquidRole",

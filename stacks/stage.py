@@ -9,6 +9,7 @@ from config import StageConfig
 from constructs import Construct
 from stacks.app_stack import AppStack
 from stacks.data_stack import DataStack
+from stacks.hosts import SharedServices
 from stacks.network_stack import NetworkStack
 from stacks.operations_stack import OperationsStack
 from stacks.proxy_stack import ProxyStack
@@ -43,18 +44,17 @@ class PlatformStage(cdk.Stage):
             access_logs=self.security.logs_bucket,
             break_glass=self.security.access.roles["BreakGlass"],
         )
-        hosts = {
-            "stage": stage,
-            "keys": self.security.keys,
-            "vpc": self.network.network.vpc,
-            "groups": self.network.security_groups,
-            "dns": self.network.dns,
-            "logs_bucket": self.security.logs_bucket,
-            "topic": self.security.alarms.topic,
-        }
-        self.proxy = ProxyStack(self, "Proxy", **hosts)
-        self.data = DataStack(self, "Data", **hosts)
-        self.app = AppStack(self, "App", **hosts)
+        shared = SharedServices(
+            keys=self.security.keys,
+            vpc=self.network.network.vpc,
+            groups=self.network.security_groups,
+            dns=self.network.dns,
+            logs_bucket=self.security.logs_bucket,
+            topic=self.security.alarms.topic,
+        )
+        self.proxy = ProxyStack(self, "Proxy", stage=stage, shared=shared)
+        self.data = DataStack(self, "Data", stage=stage, shared=shared)
+        self.app = AppStack(self, "App", stage=stage, shared=shared)
         # Hosts download through the proxy while they boot.
         self.data.add_stack_dependency(self.proxy)
         self.app.add_stack_dependency(self.proxy)
