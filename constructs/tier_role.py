@@ -111,12 +111,15 @@ class TierRole(Construct):
         ]
         wildcard_resources = ["*", log_streams]
         for access in buckets:
+            wildcard = "" if access.exact_key else "*"
             objects = (
-                f"arn:{stack.partition}:s3:::{access.bucket_name}/{access.prefix}*"
+                f"arn:{stack.partition}:s3:::{access.bucket_name}/{access.prefix}"
+                f"{wildcard}"
             )
             actions = ["s3:GetObject"] + (["s3:PutObject"] if access.write else [])
             statements.append(iam.PolicyStatement(actions=actions, resources=[objects]))
-            wildcard_resources.append(objects)
+            if not access.exact_key:
+                wildcard_resources.append(objects)
         for path in parameter_paths:
             parameters = stack.format_arn(
                 service="ssm", resource="parameter", resource_name=f"{path}/*"

@@ -151,3 +151,20 @@ def test_ci_role_may_only_assume_the_cdk_bootstrap_roles(synthesized, stage):
     assert statement["Resource"] == (
         f"arn:aws:iam::{account}:role/cdk-hnb659fds-*-{account}-us-east-1"
     )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_web_hosts_may_read_exactly_their_release_object(synthesized, stage):
+    resources = synthesized.template(stage, "App")["Resources"]
+    reads = [
+        resource
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        for statement in statements(r["Properties"]["PolicyDocument"])
+        if as_list(statement["Action"]) == ["s3:GetObject"]
+        for resource in as_list(statement["Resource"])
+        if "release" in str(resource) or "assets" in str(resource)
+    ]
+
+    (release,) = reads
+    assert str(release).endswith(".zip") and "*" not in str(release)
