@@ -125,23 +125,68 @@ def load_stages(path: str | Path = DEFAULT_CONFIG_PATH) -> dict[str, StageConfig
     """Read and validate every stage in the file, in file order."""
     source = str(path)
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such configuration file") from None
-    except json.JSONDecodeError as err:
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not UTF-8 text") from None
+    except OSError as err:
+        raise ConfigError(f"{source}: cannot be read ({err.strerror})") from None
+    try:
+        raw = json.loads(text, object_pairs_hook=_no_duplicate_keys(source))
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise ConfigError(f"{source}: not valid JSON ({type(err).__name__})") from None
+    except ValueError as err:
         raise ConfigError(f"{source}: not valid JSON ({err})") from None
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{source}: expected an object mapping stage names to stages")
     stages = {}
     for name, data in raw.items():
-        if not _STAGE_NAME.match(name):
+        if not _STAGE_NAME.fullmatch(name):
             raise ConfigError(
                 f"{source}: stage name {name!r} is invalid; allowed: PascalCase "
                 "letters and digits, 2 to 12 long, e.g. Dev or Prod"
             )
         stages[name] = _stage(name, _Section(data, name, source, _STAGE_KEYS))
     _check_no_overlap(stages, source)
+    _check_names_unique(stages, source)
     return stages
+
+
+def _no_duplicate_keys(source: str):
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise ConfigError(
+                    f"{source}: key {key!r} appears twice in one object; "
+                    "allowed: each key once (JSON keeps only the last)"
+                )
+            seen[key] = value
+        return seen
+
+    return hook
+
+
+def _check_names_unique(stages: dict[str, StageConfig], source: str) -> None:
+    """Names become bucket, log group and stage names, so they must not collide."""
+    lowered: dict[str, str] = {}
+    for name in stages:
+        if name.lower() in lowered:
+            raise ConfigError(
+                f"{source}: stage names {name!r} and {lowered[name.lower()]!r} differ "
+                "only in case and would get the same bucket and log group names; "
+                "allowed: names unique ignoring case"
+            )
+        lowered[name.lower()] = name
+    for stage in stages.values():
+        replica = stage.disaster_recovery
+        if replica and replica.name.lower() in lowered:
+            raise ConfigError(
+                f"{source}: stage name {lowered[replica.name.lower()]!r} is taken by "
+                f"{stage.name}'s disaster-recovery stage ({replica.name}); "
+                "allowed: another name"
+            )
 
 
 def select_stages(
@@ -240,7 +285,11 @@ def _instance_type(s: _Section) -> str:
     return s.get("instance_type", rules.instance_type(), DEFAULT_INSTANCE_TYPE)
 
 
-def _fleet(s: _Section) -> FleetConfig:
+def _fleet(s: _Section, name: str) -> FleetConfig:
+    if name != "web" and "capacity_model" in s.data:
+        raise s.fail(
+            "capacity_model", "the model sizes the web fleet only", "no such key here"
+        )
     if s.get("capacity_model", rules.boolean(), False):
         for key in ("min", "desired", "max"):
             if key in s.data:
@@ -267,7 +316,7 @@ def _fleet(s: _Section) -> FleetConfig:
 def _fleets(s: _Section) -> Fleets:
     return Fleets(
         **{
-            name: _fleet(s.section(name, _FLEET_KEYS))
+            name: _fleet(s.section(name, _FLEET_KEYS), name)
             for name in ("web", "squid", "solr")
         }
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -14,6 +15,12 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 
+_RFC1918 = tuple(
+    ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12",
+                                                "192.168.0.0/16")
+)  # fmt: skip
+# Families whose hosts carry an instance-store SSD, which every host mounts.
+_INSTANCE_STORE_FAMILY = re.compile(r"(?:i|d|im|is)\d[a-z0-9]*|[a-z]+\d+[a-z]*d[a-z]*")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _INSTANCE_TYPE = re.compile(
@@ -61,7 +68,8 @@ def one_of(values: tuple[Any, ...]) -> Rule:
     shown = ", ".join(str(v) for v in values)
 
     def problem(value: Any) -> str | None:
-        if isinstance(value, bool) or value not in values:
+        same_type = all(type(value) is type(v) for v in values)
+        if isinstance(value, bool) or not same_type or value not in values:
             return "not one of the allowed values"
         return None
 
@@ -72,7 +80,8 @@ def matching(pattern: re.Pattern[str], allowed: str) -> Rule:
     def problem(value: Any) -> str | None:
         if not isinstance(value, str):
             return "not a string"
-        return None if pattern.match(value) else "wrong format"
+        # fullmatch: `$` would also accept a trailing newline.
+        return None if pattern.fullmatch(value) else "wrong format"
 
     return Rule(allowed, problem)
 
@@ -82,11 +91,38 @@ def account() -> Rule:
 
 
 def region() -> Rule:
-    return matching(_REGION, "an AWS region name such as us-east-1")
+    def problem(value: Any) -> str | None:
+        shape = matching(_REGION, "").problem(value)
+        if shape:
+            return shape
+        return None if value in known_regions() else "not a region the CDK knows"
+
+    return Rule("an AWS region name such as us-east-1", problem)
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Regions in the CDK's own offline region table."""
+    from aws_cdk.region_info import RegionInfo
+
+    return frozenset(info.name for info in RegionInfo.regions)
 
 
 def instance_type() -> Rule:
-    return matching(_INSTANCE_TYPE, "an EC2 instance type such as i2.xlarge")
+    def problem(value: Any) -> str | None:
+        shape = matching(_INSTANCE_TYPE, "").problem(value)
+        if shape:
+            return shape
+        family = value.split(".", 1)[0]
+        if not _INSTANCE_STORE_FAMILY.fullmatch(family):
+            return "no instance-store SSD in that family"
+        return None
+
+    return Rule(
+        "an EC2 instance type with an instance-store SSD, e.g. i2.xlarge, "
+        "i3.2xlarge, m5d.xlarge",
+        problem,
+    )
 
 
 def prefix_list_id() -> Rule:
@@ -119,7 +155,7 @@ def domain_name() -> Rule:
         labels = value.split(".")
         if len(value) > 253 or len(labels) < 2:
             return "not a fully qualified domain name"
-        if not all(_DNS_LABEL.match(label) for label in labels):
+        if not all(_DNS_LABEL.fullmatch(label) for label in labels):
             return "a label has characters other than a-z, 0-9 and inner hyphens"
         return None
 
@@ -149,7 +185,7 @@ def ipv4_cidr(min_prefix: int, max_prefix: int) -> Rule:
             network = ipaddress.IPv4Network(value, strict=True)
         except ValueError as err:
             return f"not an IPv4 network ({err})"
-        if not network.is_private:
+        if not any(network.subnet_of(block) for block in _RFC1918):
             return "not a private (RFC 1918) range"
         if not min_prefix <= network.prefixlen <= max_prefix:
             return (
@@ -226,16 +262,25 @@ def _cron_field_problem(
         )
     for item in part.split(","):
         base, _, step = item.partition("/")
-        if step and not step.isdigit():
-            return "has a step that is not a number"
+        if step and not (_ascii_number(step) and int(step) > 0):
+            return "has a step that is not a positive number"
         if base == "*":
             continue
+        numbers = []
         for bound in base.split("-", 1):
             number = (
                 names.get(bound.upper())
                 if bound.upper() in names
-                else (int(bound) if bound.isdigit() else None)
+                else (int(bound) if _ascii_number(bound) else None)
             )
             if number is None or not low <= number <= high:
                 return f"is not within {low}..{high}"
+            numbers.append(number)
+        if len(numbers) == 2 and numbers[0] > numbers[1]:
+            return "has a range that runs backwards"
     return None
+
+
+def _ascii_number(text: str) -> bool:
+    """Digits 0-9 only: str.isdigit also accepts superscripts and other scripts."""
+    return text.isascii() and text.isdigit()
