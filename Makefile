@@ -21,7 +21,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help setup synth test lint format diff deploy clean snapshots risk cost diagram \
-	restore-drill
+	restore-drill local-deploy deploy-pipeline
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -48,7 +48,8 @@ test: setup ## Run the whole test suite (on both cores).
 lint: synth ## Ruff (style, imports) and cfn-lint over cdk.out.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml $(OUT)/assembly-*/*.template.json
+	$(VENV)/bin/cfn-lint --config-file .cfnlintrc.yaml $(OUT)/*.template.json \
+		$(OUT)/assembly-*/*.template.json
 
 format: setup ## Format and sort imports in place.
 	$(VENV)/bin/ruff check --fix --select I .
@@ -59,6 +60,9 @@ diff: setup ## cdk diff of one stage against the account (needs credentials): ma
 
 deploy: setup ## cdk deploy of one stage (needs credentials): make deploy STAGE=Prod
 	$(CDK) deploy '$(STAGE)/*' -c stage=$(STAGE) --require-approval broadening
+
+local-deploy: synth ## Rehearse the deploy of every stage against moto on 127.0.0.1 (no AWS account).
+	$(PY) scripts/local_deploy.py $(LOCAL_DEPLOY_ARGS)
 
 snapshots: synth ## Rewrite tests/snapshots/ from the templates; review the diff, commit it.
 	$(PY) -m scripts.snapshots --assembly $(OUT) --update
@@ -79,6 +83,9 @@ restore-drill: setup ## Restore a shard's newest backup on a throwaway host (nee
 	$(PY) scripts/restore_drill.py --stage $(STAGE) --shard $(SHARD) \
 		$(if $(TABLES),--tables $(TABLES)) $(if $(FROM_REPLICA),--from-replica) \
 		$(DRILL_FLAGS)
+
+deploy-pipeline: setup ## Deploy the delivery pipeline once (needs Prod credentials); it then updates itself.
+	$(CDK) deploy Pipeline --require-approval broadening
 
 clean: ## Remove build output (keeps the installed tools).
 	rm -rf $(OUT) build .pytest_cache .ruff_cache

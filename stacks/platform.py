@@ -7,8 +7,10 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from config import DEFAULT_CONFIG_PATH, load_stages, select_stages
+from config.pipeline import DEFAULT_PIPELINE_PATH, load_pipeline
 from stacks.disaster_recovery import DisasterRecoveryStage
 from stacks.gates import add_compliance_gates, record_acknowledgements
+from stacks.pipeline_stack import PipelineStack
 from stacks.stage import PlatformStage
 
 
@@ -17,12 +19,20 @@ def build_app(
     *,
     config_path: str | Path = DEFAULT_CONFIG_PATH,
     stage_name: str | None = None,
+    pipeline_path: str | Path = DEFAULT_PIPELINE_PATH,
 ) -> list[cdk.Stage]:
     """Validate the config first, then add each selected stage and its DR stage.
 
+    The delivery pipeline is added when every stage of the shipped stage file is.
     Raises `config.ConfigError` before any construct exists if the config is bad.
     """
-    stages = select_stages(load_stages(config_path), stage_name)
+    configs = load_stages(config_path)
+    stages = select_stages(configs, stage_name)
+    with_pipeline = (
+        stage_name is None
+        and Path(config_path).resolve() == Path(DEFAULT_CONFIG_PATH).resolve()
+    )
+    pipeline = load_pipeline(configs, pipeline_path) if with_pipeline else None
     # Creation stack traces carry temporary paths: without this, two synths
     # differ. (A reserved key, so it is set here rather than in cdk.json.)
     app.node.set_context("aws:cdk:disable-creation-stack-traces", True)
@@ -34,4 +44,13 @@ def build_app(
         built.append(PlatformStage(app, stage=stage))
     for stage in built:
         record_acknowledgements(stage)
+    if pipeline:
+        # Deploys the stages above as they are, so Prod/* keeps its paths and names.
+        PipelineStack(
+            app,
+            "Pipeline",
+            config=pipeline,
+            stages={stage.stage_name: stage for stage in built},
+        )
+        record_acknowledgements(app)
     return built
