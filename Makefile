@@ -21,7 +21,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
 .PHONY: help setup synth test lint format diff deploy clean snapshots risk cost diagram \
-	restore-drill local-deploy deploy-pipeline
+	restore-drill local-deploy deploy-pipeline bench
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -86,6 +86,9 @@ restore-drill: setup ## Restore a shard's newest backup on a throwaway host (nee
 
 deploy-pipeline: setup ## Deploy the delivery pipeline once (needs Prod credentials); it then updates itself.
 	$(CDK) deploy Pipeline --require-approval broadening
+
+bench: setup ## Time synth, tests and the local deploy; print ratios, write build/bench.json.
+	$(PY) -m scripts.bench $(BENCH_ARGS)
 
 clean: ## Remove build output (keeps the installed tools).
 	rm -rf $(OUT) build .pytest_cache .ruff_cache
