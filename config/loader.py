@@ -35,6 +35,7 @@ DEFAULT_CONFIG_PATH = Path(__file__).with_name("stages.json")
 _STAGE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]{1,11}$")
 _MISSING = object()
 MAX_FLEET_SIZE = 100
+MAX_SHARDS = 8
 
 
 class ConfigError(Exception):
@@ -325,7 +326,9 @@ def _fleets(s: _Section) -> Fleets:
 def _mysql(s: _Section) -> MysqlConfig:
     return MysqlConfig(
         instance_type=_instance_type(s),
-        shards=s.get("shards", rules.integer(1, 64)),
+        # Each shard adds ~54 KB to the Data template; 8 keeps it under half of
+        # CloudFormation's 1 MB limit (18 shards would break the deploy).
+        shards=s.get("shards", rules.integer(1, MAX_SHARDS)),
         # sc1 volumes exist only from 125 GiB to 16 TiB.
         backup_volume_gib=s.get("backup_volume_gib", rules.integer(125, 16384)),
         version=s.get("version", rules.mysql_version()),

@@ -371,32 +371,26 @@ def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def table(report: dict[str, Any]) -> Iterator[str]:
-    m, cpu = report["machine"], report["cpu"]
+    m, cpu, load = report["machine"], report["cpu"], report["load_average"]
     yield (
         f"bench: median of {report['runs']} run(s); {m['cores']} cores, "
         f"{m['memory_gib']} GiB, Python {m['python']}, Node {m['node']}, {m['date']}"
     )
-    yield f"  {'':<44} {'wall':>10} {'cpu':>10}"
+    yield f"  load average before {load['before'][0]:.1f}, after {load['after'][0]:.1f}"
+    yield f"  {'':<40} {'wall':>10} {'cpu':>10}"
     rows = [
         ("floor: empty app, same imports", report["floor_s"], cpu["floor_s"]),
         ("synth: every stage of stages.json", report["synth_s"], cpu["synth_s"]),
     ]
     for count, seconds in report["stages"].items():
-        rows.append(
-            (f"synth: {count} stage(s) copied from Dev", seconds, cpu["stages"][count])
-        )
-    rows.append(("make test", report["test_suite_s"], report.get("test_suite_cpu_s")))
-    rows.append(
-        (
-            "make local-deploy",
-            report["local_deploy_s"],
-            report.get("local_deploy_cpu_s"),
-        )
-    )
+        label = f"synth: {count} stage(s) copied from Dev"
+        rows.append((label, seconds, cpu["stages"][count]))
+    for key, target in (("test_suite", "test"), ("local_deploy", "local-deploy")):
+        rows.append((f"make {target}", report[f"{key}_s"], report.get(f"{key}_cpu_s")))
     for label, seconds, cpu_seconds in rows:
-        yield f"  {label:<44} {_s(seconds):>10} {_s(cpu_seconds):>10}"
+        yield f"  {label:<40} {_s(seconds):>10} {_s(cpu_seconds):>10}"
     ratios = f"{report['synth_ratio']:>10.2f} {cpu['synth_ratio']:>10.2f}"
-    yield f"  {'synth / floor':<44} {ratios}"
+    yield f"  {'synth / floor':<40} {ratios}"
     yield ""
     yield f"  {'target':<22} {'measured':>12} {'limit':>12}  result"
     for t in report["targets"]:

@@ -195,3 +195,10 @@ def test_app_run_directly_from_another_folder_uses_the_feature_flags(tmp_path):
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert list((tmp_path / "out").glob("assembly-Prod/*.template.json"))
+
+
+def test_shard_counts_that_would_overflow_the_data_template_are_rejected(tmp_path):
+    data = changed(lambda d: d["Prod"]["mysql"].update(shards=18))
+
+    with pytest.raises(ConfigError, match="Prod.mysql.shards = 18 is invalid"):
+        load_stages(write(tmp_path, data))
