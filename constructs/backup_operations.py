@@ -212,7 +212,9 @@ class BackupOperations(Construct):
                 metric=age,
                 threshold=RPO_HOURS,
                 evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                comparison_operator=(
+                    cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+                ),
                 treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             ).add_alarm_action(notify)
         for name, function in (("Orchestrator", self.orchestrator),

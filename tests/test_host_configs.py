@@ -343,6 +343,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def fetch(url: str, timeout: float):
+    """GET a URL this module built on the loopback address."""
+    return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 - loopback only
+
+
 @pytest.fixture
 def running_release(tmp_path):
     port = free_port()
@@ -356,7 +361,7 @@ def running_release(tmp_path):
     deadline = time.monotonic() + 10
     while True:
         try:
-            urllib.request.urlopen(f"{base}/health", timeout=1).close()  # noqa: S310 - loopback URL built here
+            fetch(f"{base}/health", timeout=1).close()
             break
         except (urllib.error.URLError, ConnectionError):
             if time.monotonic() > deadline or process.poll() is not None:
@@ -369,13 +374,13 @@ def running_release(tmp_path):
 
 
 def test_the_sample_release_answers_its_health_path(running_release):
-    with urllib.request.urlopen(f"{running_release}/health", timeout=2) as reply:  # noqa: S310 - loopback URL built here
+    with fetch(f"{running_release}/health", timeout=2) as reply:
         assert reply.status == 200
         assert build.release_version().encode() in reply.read()
 
 
 def test_the_sample_release_answers_404_elsewhere(running_release):
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{running_release}/admin", timeout=2)  # noqa: S310 - loopback URL built here
+        fetch(f"{running_release}/admin", timeout=2)
 
     assert refused.value.code == 404
