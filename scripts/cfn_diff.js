@@ -8,6 +8,7 @@
 // moves it fails here loudly rather than being worked around.
 //
 // stdin:  {"stacks": [{"name": "Prod/Data", "old": {...}, "new": {...}}, ...]}
+//         (with --serve: one such request per line, answered one line each)
 // stdout: {"engine": "...", "statefulTypes": [...], "stacks": {"Prod/Data": [change]}}
 // where a change is {logicalId, oldType, newType, impact, properties: {name: impact}}
 // and impact is the engine's ResourceImpact (WILL_REPLACE, WILL_DESTROY, ...).
@@ -58,14 +59,25 @@ function changesOf(name, oldTemplate, newTemplate) {
   return changes;
 }
 
-const request = JSON.parse(fs.readFileSync(0, "utf-8"));
 const version = JSON.parse(fs.readFileSync(path.join(cliRoot, "package.json"))).version;
-const result = {
-  engine: `aws-cdk ${version} (bundled @aws-cdk/cloudformation-diff)`,
-  statefulTypes: statefulTypes(),
-  stacks: {},
-};
-for (const stack of request.stacks) {
-  result.stacks[stack.name] = changesOf(stack.name, stack.old, stack.new);
+const engine = `aws-cdk ${version} (bundled @aws-cdk/cloudformation-diff)`;
+const stateful = statefulTypes();
+
+function answer(request) {
+  const result = { engine, statefulTypes: stateful, stacks: {} };
+  for (const stack of request.stacks) {
+    result.stacks[stack.name] = changesOf(stack.name, stack.old, stack.new);
+  }
+  return JSON.stringify(result);
 }
-process.stdout.write(JSON.stringify(result));
+
+if (process.argv.includes("--serve")) {
+  // One request per stdin line, one answer per stdout line, until stdin closes:
+  // callers that compare many times pay Node's start and the database once.
+  const lines = require("node:readline").createInterface({ input: process.stdin });
+  lines.on("line", (line) => {
+    if (line.trim()) process.stdout.write(`${answer(JSON.parse(line))}\n`);
+  });
+} else {
+  process.stdout.write(answer(JSON.parse(fs.readFileSync(0, "utf-8"))));
+}

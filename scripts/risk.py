@@ -90,31 +90,101 @@ class EngineResult:
 Engine = Callable[[list[tuple[str, dict, dict]]], EngineResult]
 
 
-def cdk_diff_engine(pairs: list[tuple[str, dict, dict]]) -> EngineResult:
-    """Run scripts/cfn_diff.js on (name, old template, new template) triples."""
+def _node() -> str:
     pinned = ROOT / "node_modules" / ".bin" / "node"
     node = str(pinned) if pinned.exists() else shutil.which("node")
     if node is None:
         raise ToolError("node not found: run `make setup` (pinned Node 22)")
-    request = {"stacks": [{"name": n, "old": o, "new": t} for n, o, t in pairs]}
-    done = subprocess.run(
-        [node, str(DIFF_SCRIPT)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        check=False,
+    return node
+
+
+def _request(pairs: list[tuple[str, dict, dict]]) -> str:
+    stacks = [{"name": name, "old": old, "new": new} for name, old, new in pairs]
+    return json.dumps({"stacks": stacks})
+
+
+def _engine_failed(stderr: str) -> ToolError:
+    return ToolError(
+        f"the CDK diff engine ({DIFF_SCRIPT.name}) failed; is `make setup` done?\n"
+        + stderr.strip()[-2000:]
     )
-    if done.returncode != 0:
-        raise ToolError(
-            f"the CDK diff engine ({DIFF_SCRIPT.name}) failed; is `make setup` done?\n"
-            + done.stderr.strip()[-2000:]
-        )
-    answer = json.loads(done.stdout)
+
+
+def _result(answer: dict[str, Any]) -> EngineResult:
     return EngineResult(
         engine=answer["engine"],
         stateful_types=frozenset(answer["statefulTypes"]) | EXTRA_STATEFUL,
         changes=answer["stacks"],
     )
+
+
+def cdk_diff_engine(pairs: list[tuple[str, dict, dict]]) -> EngineResult:
+    """Run scripts/cfn_diff.js on (name, old template, new template) triples."""
+    done = subprocess.run(
+        [_node(), str(DIFF_SCRIPT)],
+        input=_request(pairs),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise _engine_failed(done.stderr)
+    return _result(json.loads(done.stdout))
+
+
+class DiffEngineProcess:
+    """One scripts/cfn_diff.js process answering many comparisons.
+
+    For callers that compare many times (the test suite): Node's start and the
+    CDK's resource database are paid once. Use as a context manager; each call
+    behaves as `cdk_diff_engine`.
+    """
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [_node(), str(DIFF_SCRIPT), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def __call__(self, pairs: list[tuple[str, dict, dict]]) -> EngineResult:
+        stdin, stdout = self._process.stdin, self._process.stdout
+        if stdin is None or stdout is None or stdin.closed:
+            raise ToolError("the CDK diff engine process is already closed")
+        try:
+            stdin.write(_request(pairs) + "\n")
+            stdin.flush()
+            line = stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            stderr = self._process.stderr
+            self.close(keep_stderr=True)
+            raise _engine_failed(stderr.read() if stderr else "")
+        return _result(json.loads(line))
+
+    def close(self, *, keep_stderr: bool = False) -> None:
+        if self._process.stdin and not self._process.stdin.closed:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        streams = [self._process.stdout]
+        if not keep_stderr:
+            streams.append(self._process.stderr)
+        for stream in streams:
+            if stream:
+                stream.close()
+
+    def __enter__(self) -> DiffEngineProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def compare(

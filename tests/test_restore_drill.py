@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
@@ -40,6 +42,7 @@ FAKE_CREDENTIALS = {
 }
 PROD = load_stages()["Prod"]
 TABLES = ("slack.messages", "slack.users")
+_SHARED_LOADER = botocore.loaders.create_loader()
 OLDER, NEWER = "2025-03-01T030000Z", "2025-03-02T030000Z"
 
 
@@ -208,7 +211,11 @@ class FakeHost:
 
     def session(self) -> boto3.Session:
         """A session whose clients reach moto, except where this host answers."""
-        session = boto3.Session(region_name="us-east-1")
+        core = botocore.session.get_session()
+        # Each test's session has its own event hooks but reads the service
+        # models through one loader, so they are parsed once per process.
+        core.register_component("data_loader", _SHARED_LOADER)
+        session = boto3.Session(botocore_session=core, region_name="us-east-1")
         events = session.events
         events.register("before-call.ssm.GetCommandInvocation", self._invocation)
         events.register("before-call.ssm.SendCommand", self._send)
@@ -280,9 +287,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     for name, value in FAKE_CREDENTIALS.items():
         monkeypatch.setenv(name, value)
+    # The drill registers its own image; moto's hundreds of default ones only
+    # cost time in every region each test touches.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     for module in (host, remote):
         monkeypatch.setattr(module, "_sleep", lambda seconds: None)
-    with mock_aws():
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
         yield
 
 

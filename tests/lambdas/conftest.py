@@ -73,8 +73,12 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws(aws_credentials: None) -> Iterator[None]:
-    """An in-process moto account for one test."""
-    with mock_aws():
+    """An in-process moto account for one test.
+
+    boto3's default session (and the service models it has parsed) is kept
+    between tests; moto's state is still reset for each one.
+    """
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
         yield
 
 

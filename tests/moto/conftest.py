@@ -1,4 +1,9 @@
-"""Every synthesized stack, deployed into moto's CloudFormation once per module."""
+"""Every synthesized stack, deployed into moto's CloudFormation, shared by modules.
+
+Deploying every stage takes seconds, so the deployment outlives the module that
+made it: each module re-enters the mock without resetting it and deploys again
+only when another test's own `mock_aws()` has wiped moto's state since.
+"""
 
 from __future__ import annotations
 
@@ -19,13 +24,27 @@ def every_stack(synthesized) -> list[StackPlan]:
     return [stack for stage in plan.values() for stack in stage.stacks]
 
 
+@pytest.fixture(scope="session")
+def deployments() -> list[Deployment]:
+    """The live deployment of this test process, once one has been made."""
+    return []
+
+
 @pytest.fixture(scope="module")
-def moto_deployment(synthesized):
-    """All stages of the session's assembly, created in a fresh mock."""
-    with mock_aws(), patched_moto():
-        deployment = Deployment(read_plan(synthesized.outdir))
-        with warnings.catch_warnings():
-            # moto warns of each type it skips; tests/moto/unsupported.py lists them.
-            warnings.filterwarnings("ignore", "Tried to parse", UserWarning)
-            deployment.deploy()
-        yield deployment
+def moto_deployment(synthesized, deployments):
+    """All stages of the session's assembly, created in moto if not there yet."""
+    mock = mock_aws()
+    # Neither reset on entering nor wipe on leaving: the next module reuses it.
+    mock.start(reset=False)
+    try:
+        with patched_moto():
+            if not (deployments and deployments[-1].is_live()):
+                deployment = Deployment(read_plan(synthesized.outdir))
+                with warnings.catch_warnings():
+                    # moto warns of each type it skips; unsupported.py lists them.
+                    warnings.filterwarnings("ignore", "Tried to parse", UserWarning)
+                    deployment.deploy()
+                deployments.append(deployment)
+            yield deployments[-1]
+    finally:
+        mock.stop(remove_data=False)

@@ -103,6 +103,21 @@ class Deployment:
                         key = (stack.display_name, summary["LogicalResourceId"])
                         self.physical_ids[key] = summary.get("PhysicalResourceId", "")
 
+    def is_live(self) -> bool:
+        """Whether moto still holds every stack this deployment created."""
+        if not self.physical_ids:
+            return False
+        for stack in self.stacks:
+            try:
+                (found,) = self.client("cloudformation", stack).describe_stacks(
+                    StackName=stack.stack_name
+                )["Stacks"]
+            except ClientError:
+                return False
+            if found["StackStatus"] != COMPLETE:
+                return False
+        return True
+
     def resources(self, *types: str) -> list[Deployed]:
         """Every deployed resource of the given types, in stack order."""
         found = []
