@@ -2,12 +2,15 @@
 
     python -m scripts.bench [--runs N] [--quick] [--no-warm-up] [--skip-tests]
                             [--skip-local-deploy] [--stages 1,2,4,8] [--profile]
-                            [--output FILE]
+                            [--config FILE] [--output FILE]
 
 Every synth is a fresh `python app.py` process with CDK_OUTDIR set to a temporary
 directory and the context the CDK CLI would pass in CDK_CONTEXT_JSON, so each one
 pays the jsii start-up a developer pays. The floor is the same process with an
-empty app that imports the same modules: no app synthesizes faster. Figures are
+empty app that imports the same modules: no app synthesizes faster. The full
+synth is also timed with CDK_VALIDATION=false, which shows what the CDK's
+built-in CloudFormation validation (cfn-lint's rules as WebAssembly) costs each
+synth; the targets use the synth with every gate on. Figures are
 medians of interleaved runs after one untimed warm-up, in wall seconds (what the
 targets use) and CPU seconds (steadier when other work shares the machine). The
 report is printed as a table and written to build/bench.json; `--profile` adds
@@ -55,6 +58,7 @@ LOCAL_DEPLOY_TARGET_S = 60.0
 SYNTH_TIMEOUT_S = 600
 MAKE_TIMEOUT_S = 1800
 SLOWEST_TESTS = 15
+NO_CFN_VALIDATION = "synth_without_cfn_validation"
 DURATION_LINE = re.compile(r"^\s*([0-9.]+)s (setup|call|teardown)\s+(\S+)")
 # What `cdk synth` adds to the cdk.json context for this project's cdk.json
 # (pathMetadata, assetMetadata and staging default on, versionReporting off);
@@ -196,12 +200,20 @@ def measure_synths(
     counts: tuple[int, ...],
     progress: Callable[[str], None],
     warm_up: bool = True,
+    config: Path | None = None,
 ) -> dict[str, Any]:
     """Interleave floor, full and per-count synths so drift hits all alike."""
     configs = stage_configs(counts, WORK / "config")
-    programs = {"floor": (["-c", FLOOR_PROGRAM], {}), "synth": (["app.py"], {})}
+    stages = {"config": str(config.resolve())} if config else {}
+    programs: dict[str, tuple[list[str], dict[str, Any], dict[str, str]]] = {
+        "floor": (["-c", FLOOR_PROGRAM], {}, {}),
+        "synth": (["app.py"], stages, {}),
+        # The same synth without the CDK's built-in CloudFormation validation
+        # (cfn-lint's rules compiled to WebAssembly): what that gate costs.
+        NO_CFN_VALIDATION: (["app.py"], stages, {"CDK_VALIDATION": "false"}),
+    }
     for count in counts:
-        programs[str(count)] = (["app.py"], {"config": str(configs[count])})
+        programs[str(count)] = (["app.py"], {"config": str(configs[count])}, {})
     wall: dict[str, list[float]] = {key: [] for key in programs}
     cpu: dict[str, list[float]] = {key: [] for key in programs}
     sizes: dict[str, dict[str, int]] = {}
@@ -210,11 +222,13 @@ def measure_synths(
             progress("warm-up synth (not counted)")
             run_synth(["-c", FLOOR_PROGRAM], cli_context(), Path(scratch) / "warm-up")
         for run in range(1, runs + 1):
-            for key, (program, extra) in programs.items():
-                what = key if key in ("floor", "synth") else f"{key} stage(s)"
+            for key, (program, extra, env) in programs.items():
+                what = f"{key} stage(s)" if key.isdigit() else key
                 progress(f"run {run}/{runs}: {what}")
                 outdir = Path(scratch) / f"{key}-{run}"
-                seconds, cpu_seconds = run_synth(program, cli_context(**extra), outdir)
+                seconds, cpu_seconds = run_synth(
+                    program, cli_context(**extra), outdir, **env
+                )
                 wall[key].append(seconds)
                 cpu[key].append(cpu_seconds)
                 if key == "synth" and not sizes:
@@ -338,7 +352,14 @@ def evaluate(report: dict[str, Any]) -> list[dict[str, Any]]:
     half_resources, half_bytes = CFN_MAX_RESOURCES // 2, CFN_MAX_TEMPLATE_BYTES // 2
     cores = report["machine"]["cores"]
     return [
-        _target("synth_ratio", ratio, SYNTH_RATIO_TARGET, ratio <= SYNTH_RATIO_TARGET),
+        _target(
+            "synth_ratio",
+            ratio,
+            SYNTH_RATIO_TARGET,
+            ratio <= SYNTH_RATIO_TARGET,
+            f"{report['synth_without_cfn_validation_ratio']:.2f} without the CDK's "
+            "built-in CloudFormation validation",
+        ),
         _target(
             "stages_8_over_1",
             scaling,
@@ -380,7 +401,16 @@ def table(report: dict[str, Any]) -> Iterator[str]:
     yield f"  {'':<40} {'wall':>10} {'cpu':>10}"
     rows = [
         ("floor: empty app, same imports", report["floor_s"], cpu["floor_s"]),
-        ("synth: every stage of stages.json", report["synth_s"], cpu["synth_s"]),
+        (
+            f"synth: every stage of {report['config']}",
+            report["synth_s"],
+            cpu["synth_s"],
+        ),
+        (
+            "  the same, CDK_VALIDATION=false",
+            report["synth_without_cfn_validation_s"],
+            cpu["synth_without_cfn_validation_s"],
+        ),
     ]
     for count, seconds in report["stages"].items():
         label = f"synth: {count} stage(s) copied from Dev"
@@ -397,6 +427,14 @@ def table(report: dict[str, Any]) -> Iterator[str]:
         value, limit = _number(t["value"]), _number(t["limit"])
         note = f"  ({t['note']})" if t.get("note") else ""
         yield f"  {t['name']:<22} {value:>12} {limit:>12}  {t['status']}{note}"
+
+
+def _shown(path: Path) -> str:
+    """A path as the report shows it: relative to the checkout when inside it."""
+    resolved = path.resolve()
+    return (
+        str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else path.name
+    )
 
 
 def _s(seconds: float | None) -> str:
@@ -416,21 +454,28 @@ def build_report(args: argparse.Namespace, progress: Callable[[str], None]) -> d
             "taken on the pinned Node, not the machine's"
         )
     load_before = os.getloadavg()
-    synths = measure_synths(args.runs, args.stages, progress, not args.no_warm_up)
+    synths = measure_synths(
+        args.runs, args.stages, progress, not args.no_warm_up, args.config
+    )
     wall, cpu, stacks = synths["wall"], synths["cpu"], synths["stacks"]
     most = max(stacks, key=lambda name: stacks[name]["resources"])
     largest = max(stacks, key=lambda name: stacks[name]["template_bytes"])
     report: dict[str, Any] = {
         "runs": args.runs,
+        "config": _shown(args.config or ROOT / "config" / "stages.json"),
         "floor_s": wall["floor"],
         "synth_s": wall["synth"],
         "synth_ratio": wall["synth"] / wall["floor"],
+        "synth_without_cfn_validation_s": wall[NO_CFN_VALIDATION],
+        "synth_without_cfn_validation_ratio": wall[NO_CFN_VALIDATION] / wall["floor"],
         "stages": {str(count): wall[str(count)] for count in args.stages},
         # The same medians in CPU seconds: steadier on a busy machine.
         "cpu": {
             "floor_s": cpu["floor"],
             "synth_s": cpu["synth"],
             "synth_ratio": cpu["synth"] / cpu["floor"],
+            "synth_without_cfn_validation_s": cpu[NO_CFN_VALIDATION],
+            "synth_without_cfn_validation_ratio": cpu[NO_CFN_VALIDATION] / cpu["floor"],
             "stages": {str(count): cpu[str(count)] for count in args.stages},
         },
         "max_stack_resources": stacks[most]["resources"],
@@ -630,12 +675,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", action="store_true", help="also profile one synth of every stage"
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="stages file for the full synth (default: config/stages.json)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.skip_tests, args.skip_local_deploy = 1, True, True
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.config is not None and not args.config.is_file():
+        parser.error(f"--config {args.config}: no such file")
     try:
         args.stages = tuple(sorted({int(n) for n in args.stages.split(",") if n}))
     except ValueError:

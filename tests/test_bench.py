@@ -25,6 +25,9 @@ REPORT_KEYS = {
     "floor_s",
     "synth_s",
     "synth_ratio",
+    "synth_without_cfn_validation_s",
+    "synth_without_cfn_validation_ratio",
+    "config",
     "stages",
     "test_suite_s",
     "local_deploy_s",
@@ -42,11 +45,15 @@ MACHINE_KEYS = {"cores", "memory_gib", "python", "node", "date"}
 
 @pytest.fixture(scope="module")
 def quick_report(tmp_path_factory) -> dict:
-    output = tmp_path_factory.mktemp("bench") / "bench.json"
+    folder = tmp_path_factory.mktemp("bench")
+    output, dev_only = folder / "bench.json", folder / "dev-only.json"
+    stages = json.loads((ROOT / "config" / "stages.json").read_text())
+    dev_only.write_text(json.dumps({"Dev": stages["Dev"]}))
     result = subprocess.run(
-        # No per-count synths: test_config already passes -c config through.
+        # The smallest run: one stage, no per-count synths (test_config already
+        # passes -c config through), no test suite, no local deploy.
         [sys.executable, "-m", "scripts.bench", "--quick", "--no-warm-up"]
-        + ["--stages", "", "--output", str(output)],
+        + ["--stages", "", "--config", str(dev_only), "--output", str(output)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -69,6 +76,16 @@ def test_quick_run_reports_positive_times_and_a_consistent_ratio(quick_report):
     assert floor > 0 and synth > 0
     assert quick_report["synth_ratio"] == pytest.approx(synth / floor)
     assert quick_report["cpu"]["synth_s"] > 0
+    unvalidated = quick_report["synth_without_cfn_validation_s"]
+    assert unvalidated > 0
+    assert quick_report["synth_without_cfn_validation_ratio"] == pytest.approx(
+        unvalidated / floor
+    )
+
+
+def test_the_given_stages_file_is_the_one_synthesized(quick_report):
+    assert quick_report["config"] == "dev-only.json"
+    assert {name.split("/")[0] for name in quick_report["stacks"]} == {"Dev"}
 
 
 def test_skipped_steps_are_null_with_a_reason(quick_report):
@@ -129,8 +146,15 @@ def test_a_failed_make_target_misses_its_target_whatever_its_time():
 
 
 @pytest.mark.parametrize(
-    "argv", [["--runs", "0"], ["--stages", "0"], ["--stages", "x"]]
+    "argv",
+    [
+        ["--runs", "0"],
+        ["--stages", "0"],
+        ["--stages", "x"],
+        ["--config", "no-such-stages.json"],
+    ],
 )
-def test_bad_options_are_refused(argv):
+def test_bad_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(argv)
+    assert argv[0] in capsys.readouterr().err
