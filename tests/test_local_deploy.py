@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -129,17 +130,29 @@ def subnet(cidr: str, zone: str) -> dict:
 
 
 @pytest.fixture(scope="module")
+def assembly(synthesized, tmp_path_factory) -> Path:
+    """A copy of the session's assembly, for these runs to deploy.
+
+    `cdk deploy` writes its asset cache (.cache/*.zip) into the assembly it
+    deploys; other tests read the original and expect it as synth left it.
+    """
+    copy = tmp_path_factory.mktemp("assembly") / "cdk.out"
+    shutil.copytree(synthesized.outdir, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
 def schema_version(synthesized) -> str:
     """The cloud assembly version the app writes, for hand-made assemblies."""
     return json.loads((synthesized.outdir / "manifest.json").read_text())["version"]
 
 
 @pytest.fixture(scope="module")
-def whole_run(synthesized, tmp_path_factory):
+def whole_run(assembly, tmp_path_factory):
     """Every stage of the synthesized app, deployed once into a fresh moto."""
     result = local_deploy(
         "--assembly",
-        str(synthesized.outdir),
+        str(assembly),
         scratch=tmp_path_factory.mktemp("local-deploy"),
         timeout=WHOLE_RUN_SECONDS,
     )
@@ -238,9 +251,11 @@ def test_the_whole_run_leaves_no_server_behind(whole_run):
     assert nothing_listens_on(port)
 
 
-def test_an_unknown_stage_is_refused_naming_the_known_ones(synthesized, tmp_path):
+def test_an_unknown_stage_is_refused_naming_the_known_ones(
+    assembly, synthesized, tmp_path
+):
     result = local_deploy(
-        "--assembly", str(synthesized.outdir), "--stage", "Staging", scratch=tmp_path
+        "--assembly", str(assembly), "--stage", "Staging", scratch=tmp_path
     )
 
     assert result.returncode == 2
@@ -258,13 +273,13 @@ def test_a_missing_assembly_is_refused_with_what_to_run(tmp_path):
     assert "run `make synth` first" in error_line(result)
 
 
-def test_a_port_in_use_is_refused_before_a_server_starts(synthesized, tmp_path):
+def test_a_port_in_use_is_refused_before_a_server_starts(assembly, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = local_deploy(
-            "--assembly", str(synthesized.outdir), "--port", str(port), scratch=tmp_path
+            "--assembly", str(assembly), "--port", str(port), scratch=tmp_path
         )
 
     assert result.returncode == 2
@@ -274,7 +289,7 @@ def test_a_port_in_use_is_refused_before_a_server_starts(synthesized, tmp_path):
     assert servers_on(port) == []
 
 
-def test_a_server_that_cannot_start_is_reported_in_its_own_words(synthesized, tmp_path):
+def test_a_server_that_cannot_start_is_reported_in_its_own_words(assembly, tmp_path):
     broken = tmp_path / "broken" / "moto"
     broken.mkdir(parents=True)
     (broken / "__init__.py").write_text(
@@ -285,7 +300,7 @@ def test_a_server_that_cannot_start_is_reported_in_its_own_words(synthesized, tm
 
     result = local_deploy(
         "--assembly",
-        str(synthesized.outdir),
+        str(assembly),
         "--port",
         str(port),
         scratch=tmp_path,
@@ -327,12 +342,12 @@ def test_a_stack_moto_rejects_fails_the_run_naming_the_stack_and_reason(
     assert wait_until_gone(port) == []
 
 
-def test_running_out_of_time_stops_the_run_and_its_server(synthesized, tmp_path):
+def test_running_out_of_time_stops_the_run_and_its_server(assembly, tmp_path):
     port = free_port()
 
     result = local_deploy(
         "--assembly",
-        str(synthesized.outdir),
+        str(assembly),
         "--port",
         str(port),
         "--timeout",
@@ -346,12 +361,10 @@ def test_running_out_of_time_stops_the_run_and_its_server(synthesized, tmp_path)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
-def test_a_run_stopped_by_a_signal_leaves_no_server_behind(
-    synthesized, tmp_path, signum
-):
+def test_a_run_stopped_by_a_signal_leaves_no_server_behind(assembly, tmp_path, signum):
     port = free_port()
     run = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--assembly", str(synthesized.outdir)]
+        [sys.executable, str(SCRIPT), "--assembly", str(assembly)]
         + ["--port", str(port)],
         cwd=ROOT,
         env={**os.environ, "TMPDIR": str(tmp_path)},
