@@ -177,19 +177,24 @@ class BackupOperations(Construct):
             )
         self._alarm(topic, stage)
 
-        self.orchestrator.acknowledge_wildcard(
-            "*", "DescribeInstances and GetCommandInvocation accept no resource ARN."
+        self.orchestrator.acknowledge_wildcards(
+            {
+                "*": (
+                    "DescribeInstances and GetCommandInvocation accept no resource ARN."
+                ),
+                instances: (
+                    "Replicas are found by tag at run time; the command is limited "
+                    "to the backup document."
+                ),
+            }
         )
-        self.orchestrator.acknowledge_wildcard(
-            instances,
-            "Replicas are found by tag at run time; the command is limited to the "
-            "backup document.",
-        )
-        self.verifier.acknowledge_wildcard(
-            "*", "PutMetricData accepts no resource ARN; it is limited by namespace."
-        )
-        self.verifier.acknowledge_wildcard(
-            f"{backups}/{prefix}*", "The verifier reads only this stage's backups."
+        self.verifier.acknowledge_wildcards(
+            {
+                "*": (
+                    "PutMetricData accepts no resource ARN; it is limited by namespace."
+                ),
+                f"{backups}/{prefix}*": "The verifier reads only this stage's backups.",
+            }
         )
 
     def _alarm(self, topic: sns.ITopic, stage: StageConfig) -> None:

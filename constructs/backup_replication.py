@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from config.model import DisasterRecoveryConfig
 from config.naming import bucket_name
 from constructs import Construct
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge_all
 
 REPLICA_KEY_ALIAS = "alias/dr/backups"
 # S3 Replication Time Control replicates 99.99% of objects within this time.
@@ -121,11 +121,19 @@ class BackupReplication(Construct):
         }
         source.node.default_child.node.add_dependency(policy)
 
-        for resource in (f"{source_bucket}/*", f"{target_bucket}/*", target_keys):
-            acknowledge(
-                policy.node.default_child,
-                f"AwsSolutions-IAM5[Resource::{resource}]",
-                "Replication reads every backup version and writes it into the DR "
-                "bucket; the key wildcard is pinned to the DR alias by the "
-                "kms:ResourceAliases condition.",
-            )
+        reason = (
+            "Replication reads every backup version and writes it into the DR "
+            "bucket; the key wildcard is pinned to the DR alias by the "
+            "kms:ResourceAliases condition."
+        )
+        acknowledge_all(
+            policy.node.default_child,
+            [
+                (f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+                for resource in (
+                    f"{source_bucket}/*",
+                    f"{target_bucket}/*",
+                    target_keys,
+                )
+            ],
+        )

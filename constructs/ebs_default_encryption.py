@@ -9,7 +9,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 
 from constructs import Construct
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge, acknowledge_all
 
 # EC2's account-level EBS settings accept no resource ARN in IAM policies.
 _SETTINGS_ACTIONS = ["ec2:EnableEbsEncryptionByDefault", "ec2:ModifyEbsDefaultKmsKeyId"]
@@ -96,14 +96,22 @@ class EbsDefaultEncryption(Construct):
         handler = cdk.Stack.of(self).node.find_child(
             "AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", "")
         )
-        for rule, reason in (
-            ("NIST.800.53.R5-LambdaInsideVPC",
-             "The handler only calls the public EC2 API at deploy time and is "
-             "created before the VPC exists."),
-            ("NIST.800.53.R5-LambdaDLQ",
-             "CloudFormation invokes the handler synchronously and reports its "
-             "failure on the stack; there is no event to dead-letter."),
-            ("NIST.800.53.R5-LambdaConcurrency",
-             "The handler runs once per deployment of this stack."),
-        ):  # fmt: skip
-            acknowledge(handler.node.default_child, rule, reason)
+        acknowledge_all(
+            handler.node.default_child,
+            [
+                (
+                    "NIST.800.53.R5-LambdaInsideVPC",
+                    "The handler only calls the public EC2 API at deploy time and is "
+                    "created before the VPC exists.",
+                ),
+                (
+                    "NIST.800.53.R5-LambdaDLQ",
+                    "CloudFormation invokes the handler synchronously and reports its "
+                    "failure on the stack; there is no event to dead-letter.",
+                ),
+                (
+                    "NIST.800.53.R5-LambdaConcurrency",
+                    "The handler runs once per deployment of this stack.",
+                ),
+            ],
+        )

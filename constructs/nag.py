@@ -1,6 +1,8 @@
-"""Acknowledging a cdk-nag finding: one resource, one rule id, one factual reason."""
+"""Acknowledging cdk-nag findings on one resource, each rule with a factual reason."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import aws_cdk as cdk
 
@@ -15,6 +17,21 @@ def acknowledge(resource: IConstruct, rule: str, reason: str) -> None:
     Refuses an unknown pack or an empty or TODO reason, so every suppression
     in the templates states why it is safe.
     """
+    acknowledge_all(resource, [(rule, reason)])
+
+
+def acknowledge_all(resource: IConstruct, rules: Iterable[tuple[str, str]]) -> None:
+    """Acknowledge each (rule, reason) pair on `resource`, in order.
+
+    The same checks as `acknowledge`, all made before anything is recorded; the
+    rules go to the jsii kernel in one call instead of two calls per rule.
+    """
+    acknowledgments = [_acknowledgment(rule, reason) for rule, reason in rules]
+    if acknowledgments:
+        cdk.Validations.of(resource).acknowledge(*acknowledgments)
+
+
+def _acknowledgment(rule: str, reason: str) -> cdk.Acknowledgment:
     pack = (
         rule.split("-", 1)[0]
         if rule.startswith("AwsSolutions")
@@ -24,6 +41,4 @@ def acknowledge(resource: IConstruct, rule: str, reason: str) -> None:
         raise ValueError(f"unknown cdk-nag rule {rule!r}; packs in use: {PACKS}")
     if len(reason.strip()) < 20 or "TODO" in reason.upper():
         raise ValueError(f"acknowledging {rule} needs a factual reason, got {reason!r}")
-    cdk.Validations.of(resource).acknowledge(
-        cdk.Acknowledgment(id=f"{pack}::{rule}", reason=reason)
-    )
+    return cdk.Acknowledgment(id=f"{pack}::{rule}", reason=reason)

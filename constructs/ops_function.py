@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge, acknowledge_all
 
 LAMBDA_SRC = Path(__file__).resolve().parent.parent / "lambda_src"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -100,17 +100,21 @@ class OpsFunction(Construct):
             "The function calls only AWS APIs (EC2, SSM, S3, CloudWatch) and "
             "reaches no host in the VPC.",
         )
-        for rule in ("AwsSolutions-SQS3", "NIST.800.53.R5-SQSQueueDLQ"):
-            acknowledge(
-                self.dead_letters.node.default_child,
-                rule,
-                "This queue is itself the function's dead-letter queue.",
-            )
+        dead_letters = "This queue is itself the function's dead-letter queue."
+        acknowledge_all(
+            self.dead_letters.node.default_child,
+            [
+                ("AwsSolutions-SQS3", dead_letters),
+                ("NIST.800.53.R5-SQSQueueDLQ", dead_letters),
+            ],
+        )
 
-    def acknowledge_wildcard(self, resource: str, reason: str) -> None:
-        """Record why one wildcard resource in this function's policy is needed."""
-        acknowledge(
+    def acknowledge_wildcards(self, reasons: dict[str, str]) -> None:
+        """Record why each wildcard resource in this function's policy is needed."""
+        acknowledge_all(
             self.policy.node.default_child,
-            f"AwsSolutions-IAM5[Resource::{resource}]",
-            reason,
+            [
+                (f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+                for resource, reason in reasons.items()
+            ],
         )

@@ -18,7 +18,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge_all
 
 WILDCARD_RULE = "AwsSolutions-IAM5"
 INLINE_POLICY_REASON = (
@@ -93,12 +93,13 @@ def acknowledge_generated(
         _flatten(stack.resolve(key.key_arn)),
     }
     for policy in _policies(scope):
-        acknowledge(policy, "NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY_REASON)
+        rules = [("NIST.800.53.R5-IAMNoInlinePolicy", INLINE_POLICY_REASON)]
         document = stack.resolve(policy.policy_document)
         for finding, actions, resources in _wildcards(document):
             reason = _reason(finding, actions, resources, artifacts)
             if reason:
-                acknowledge(policy, f"{WILDCARD_RULE}[{finding}]", reason)
+                rules.append((f"{WILDCARD_RULE}[{finding}]", reason))
+        acknowledge_all(policy, rules)
 
 
 def harden_replication_buckets(pipeline: codepipeline.Pipeline) -> list[s3.IBucket]:
@@ -110,8 +111,7 @@ def harden_replication_buckets(pipeline: codepipeline.Pipeline) -> list[s3.IBuck
         resource.versioning_configuration = (
             s3.CfnBucket.VersioningConfigurationProperty(status="Enabled")
         )
-        for rule, reason in _REPLICA_REASONS.items():
-            acknowledge(resource, rule, reason)
+        acknowledge_all(resource, _REPLICA_REASONS.items())
         buckets.append(bucket)
     return buckets
 

@@ -10,7 +10,7 @@ from config.model import StageConfig
 from config.naming import bucket_name, log_group_name
 from constructs import Construct
 from constructs.keys import PlatformKeys
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge_all
 from constructs.secure_bucket import SecureBucket
 
 ACCESS_LOG_BUCKET_REASON = (
@@ -58,11 +58,15 @@ class PipelineStorage(Construct):
 
         # The stage keys' policy for CloudWatch Logs, reused rather than restated.
         PlatformKeys._allow_cloudwatch_logs(self.key)
-        logs_bucket = self.access_logs.node.default_child
-        for rule in ("AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"):
-            acknowledge(logs_bucket, rule, ACCESS_LOG_BUCKET_REASON)
-        acknowledge(
-            logs_bucket,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "S3 server access logs can be delivered only to a bucket with SSE-S3.",
+        acknowledge_all(
+            self.access_logs.node.default_child,
+            [
+                ("AwsSolutions-S1", ACCESS_LOG_BUCKET_REASON),
+                ("NIST.800.53.R5-S3BucketLoggingEnabled", ACCESS_LOG_BUCKET_REASON),
+                (
+                    "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                    "S3 server access logs can be delivered only to a bucket with "
+                    "SSE-S3.",
+                ),
+            ],
         )

@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from config import StageConfig
 from config.naming import log_group_name
 from constructs import Construct
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge_all
 
 # What the SSM agent needs for Session Manager and Run Command, instead of SSH.
 SSM_AGENT_ACTIONS = [
@@ -136,11 +136,12 @@ class TierRole(Construct):
             self, "Policy", statements=statements, roles=[self.role]
         )
 
-        for resource in wildcard_resources:
-            acknowledge(
-                self.policy.node.default_child,
-                f"AwsSolutions-IAM5[Resource::{resource}]",
-                "SSM agent and CloudWatch PutMetricData accept no resource ARN; "
-                "other wildcards end a path this tier owns (its log streams, "
-                "its bucket prefix, its parameters).",
-            )
+        reason = (
+            "SSM agent and CloudWatch PutMetricData accept no resource ARN; "
+            "other wildcards end a path this tier owns (its log streams, "
+            "its bucket prefix, its parameters)."
+        )
+        acknowledge_all(
+            self.policy.node.default_child,
+            [(f"AwsSolutions-IAM5[Resource::{r}]", reason) for r in wildcard_resources],
+        )

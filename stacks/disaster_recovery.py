@@ -10,7 +10,7 @@ from config import StageConfig
 from config.naming import bucket_name
 from constructs import Construct
 from constructs.backup_replication import REPLICA_KEY_ALIAS
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge_all
 from constructs.secure_bucket import SecureBucket
 
 
@@ -59,13 +59,17 @@ class DisasterRecoveryStack(cdk.Stack):
             ],
         ).bucket
 
-        for rule in ("AwsSolutions-S1", "NIST.800.53.R5-S3BucketLoggingEnabled"):
-            acknowledge(
-                self.bucket.node.default_child,
-                rule,
-                "Object-level access to the replica is recorded as CloudTrail data "
-                "events by the source stage's multi-region trail.",
-            )
+        reason = (
+            "Object-level access to the replica is recorded as CloudTrail data "
+            "events by the source stage's multi-region trail."
+        )
+        acknowledge_all(
+            self.bucket.node.default_child,
+            [
+                ("AwsSolutions-S1", reason),
+                ("NIST.800.53.R5-S3BucketLoggingEnabled", reason),
+            ],
+        )
 
 
 class DisasterRecoveryStage(cdk.Stage):

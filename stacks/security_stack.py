@@ -10,7 +10,7 @@ from constructs.audit_trail import AuditTrail
 from constructs.ebs_default_encryption import EbsDefaultEncryption
 from constructs.engineer_access import EngineerAccess
 from constructs.keys import PlatformKeys
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge_all
 from constructs.secure_bucket import SecureBucket
 from constructs.security_monitoring import SecurityMonitoring
 from stacks.base import PlatformStack
@@ -67,19 +67,18 @@ class SecurityStack(PlatformStack):
             log_retention_days=stage.log_retention_days,
         )
 
-        bucket = self.logs_bucket.node.default_child
-        acknowledge(
-            bucket,
-            "AwsSolutions-S1",
-            "This is the access-log bucket itself; logging it into itself would loop.",
+        itself = (
+            "This is the access-log bucket itself; logging it into itself would loop."
         )
-        acknowledge(
-            bucket,
-            "NIST.800.53.R5-S3BucketLoggingEnabled",
-            "This is the access-log bucket itself; logging it into itself would loop.",
-        )
-        acknowledge(
-            bucket,
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "Load balancer access-log delivery supports only SSE-S3 on its bucket.",
+        acknowledge_all(
+            self.logs_bucket.node.default_child,
+            [
+                ("AwsSolutions-S1", itself),
+                ("NIST.800.53.R5-S3BucketLoggingEnabled", itself),
+                (
+                    "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                    "Load balancer access-log delivery supports only SSE-S3 on its "
+                    "bucket.",
+                ),
+            ],
         )

@@ -1,0 +1,82 @@
+"""cdk-nag acknowledgements: one rule or several, always with a factual reason."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+
+from constructs.nag import acknowledge, acknowledge_all
+
+REASON = "The bucket only holds copies that the pipeline recreates."
+OTHER = "Access to the bucket is recorded by the trail of the stage."
+
+
+@pytest.fixture
+def bucket() -> s3.CfnBucket:
+    return s3.CfnBucket(cdk.Stack(cdk.App(), "Stack"), "Bucket")
+
+
+def recorded(resource: s3.CfnBucket) -> list[dict[str, str]]:
+    key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+    return [entry.data for entry in resource.node.metadata if entry.type == key]
+
+
+def test_one_rule_is_recorded_under_its_pack(bucket):
+    acknowledge(bucket, "AwsSolutions-S1", REASON)
+    acknowledge(bucket, "NIST.800.53.R5-S3BucketLoggingEnabled", OTHER)
+
+    assert recorded(bucket) == [
+        {"AwsSolutions::AwsSolutions-S1": REASON},
+        {"NIST.800.53.R5::NIST.800.53.R5-S3BucketLoggingEnabled": OTHER},
+    ]
+
+
+def test_several_rules_are_recorded_in_order_as_one_call_per_rule_would(bucket):
+    separately = s3.CfnBucket(cdk.Stack(cdk.App(), "Other"), "Bucket")
+    rules = [
+        ("AwsSolutions-S1", REASON),
+        ("NIST.800.53.R5-S3BucketLoggingEnabled", OTHER),
+        ("AwsSolutions-IAM5[Resource::*]", OTHER),
+        ("AwsSolutions-S1", REASON),
+    ]
+
+    acknowledge_all(bucket, rules)
+    for rule, reason in rules:
+        acknowledge(separately, rule, reason)
+
+    assert recorded(bucket) == recorded(separately)
+    assert len(recorded(bucket)) == 4
+
+
+def test_a_mapping_of_rules_to_reasons_is_accepted(bucket):
+    acknowledge_all(bucket, {"AwsSolutions-S1": REASON}.items())
+
+    assert recorded(bucket) == [{"AwsSolutions::AwsSolutions-S1": REASON}]
+
+
+def test_no_rules_record_nothing(bucket):
+    acknowledge_all(bucket, [])
+
+    assert recorded(bucket) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "reason", "message"),
+    [
+        ("Checkov-CKV_AWS_18", REASON, "unknown cdk-nag rule"),
+        ("NIST.800.53.R4-S3BucketLoggingEnabled", REASON, "unknown cdk-nag rule"),
+        ("AwsSolutions-S1", "too short", "needs a factual reason"),
+        ("AwsSolutions-S1", "   " + "x" * 10 + "   " * 5, "needs a factual reason"),
+        ("AwsSolutions-S1", "todo: explain why this bucket is fine", "factual"),
+    ],
+)
+def test_a_bad_rule_or_reason_is_refused_before_anything_is_recorded(
+    bucket, rule, reason, message
+):
+    with pytest.raises(ValueError, match=message):
+        acknowledge(bucket, rule, reason)
+    with pytest.raises(ValueError, match=message):
+        acknowledge_all(bucket, [("AwsSolutions-S1", REASON), (rule, reason)])
+
+    assert recorded(bucket) == []
