@@ -122,8 +122,9 @@ class Fleet(Construct):
 
         # On the group and the launch template, so instances and volumes carry them.
         tags = {"stage": stage_name, "tier": tier, "role": host_role}
+        applied = cdk.Tags.of(self)
         for key, value in tags.items():
-            cdk.Tags.of(self).add(key, value)
+            applied.add(key, value)
         self.launch_template.node.default_child.add_property_override(
             "LaunchTemplateData.TagSpecifications",
             [

@@ -167,9 +167,14 @@ class MysqlHost(Construct):
             encryption_key=replication_parameter_key,
         ).grant_read(role)
 
-        tags = {"stage": stage_name, "tier": "mysql", "role": host_role, "shard": shard}
-        for key, value in tags.items():
-            cdk.Tags.of(self).add(key, str(value))
+        tags = cdk.Tags.of(self)
+        for key, value in {
+            "stage": stage_name,
+            "tier": "mysql",
+            "role": host_role,
+            "shard": shard,
+        }.items():
+            tags.add(key, str(value))
 
         self._acknowledge()
 

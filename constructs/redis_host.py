@@ -85,12 +85,13 @@ class RedisHost(Construct):
         )
         self.instance.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
+        tags = cdk.Tags.of(self)
         for key, value in {
             "stage": stage_name,
             "tier": "redis",
             "role": host_role,
         }.items():
-            cdk.Tags.of(self).add(key, value)
+            tags.add(key, value)
 
         acknowledge(
             self.instance.instance,

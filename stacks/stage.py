@@ -70,5 +70,6 @@ class PlatformStage(cdk.Stage):
         # IMDSv2 everywhere: a later launch template or instance cannot forget it.
         cdk.Aspects.of(self).add(ec2.InstanceRequireImdsv2Aspect())
         cdk.Aspects.of(self).add(ec2.LaunchTemplateRequireImdsv2Aspect())
-        cdk.Tags.of(self).add("project", PROJECT_TAG)
-        cdk.Tags.of(self).add("stage", stage.name)
+        tags = cdk.Tags.of(self)
+        tags.add("project", PROJECT_TAG)
+        tags.add("stage", stage.name)
