@@ -35,6 +35,15 @@ class TierSecurityGroups(Construct):
         }
         self._endpoints = endpoints
         self._s3 = ec2.Peer.prefix_list(s3_prefix_list_id)
+        # Ports and peers are values and a group's connections never change: one
+        # jsii object each serves every flow, rather than a round trip per rule.
+        self._ports = {
+            port: ec2.Port.tcp(port) for port in {f.port for f in PORT_MATRIX}
+        }
+        self._anywhere = (ec2.Peer.any_ipv4(), ec2.Peer.any_ipv6())
+        self._connections = {
+            tier: group.connections for tier, group in self.groups.items()
+        }
 
         for flow in PORT_MATRIX:
             self._allow(flow)
@@ -51,16 +60,16 @@ class TierSecurityGroups(Construct):
         return self.groups[tier]
 
     def _allow(self, flow: Flow) -> None:
-        port = ec2.Port.tcp(flow.port)
+        port = self._ports[flow.port]
         description = f"{flow.source} to {flow.target}: {flow.why}"
         if flow.source == INTERNET:
             target = self.groups[flow.target]
-            target.add_ingress_rule(ec2.Peer.any_ipv4(), port, description)
-            target.add_ingress_rule(ec2.Peer.any_ipv6(), port, description)
+            for anywhere in self._anywhere:
+                target.add_ingress_rule(anywhere, port, description)
         elif flow.target == INTERNET:
             source = self.groups[flow.source]
-            source.add_egress_rule(ec2.Peer.any_ipv4(), port, description)
-            source.add_egress_rule(ec2.Peer.any_ipv6(), port, description)
+            for anywhere in self._anywhere:
+                source.add_egress_rule(anywhere, port, description)
         elif flow.target == S3:
             self.groups[flow.source].add_egress_rule(self._s3, port, description)
         elif flow.source == flow.target:
@@ -75,4 +84,4 @@ class TierSecurityGroups(Construct):
                 else self.groups[flow.target]
             )
             # connections.allow_to writes the egress and the matching ingress.
-            self.groups[flow.source].connections.allow_to(target, port, description)
+            self._connections[flow.source].allow_to(target, port, description)
