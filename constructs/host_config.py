@@ -6,10 +6,14 @@ cannot drift apart. Shell scripts are never templates: they take arguments,
 which keeps them checkable by shellcheck as they are.
 
 The `*_init` functions turn the rendered files into cfn-init configurations.
+Their files and commands are immutable values, so equal ones are made once per
+process and shared by every host (`_file`, `_script`, `_shell`): each made
+anew would cost a round trip to the jsii kernel.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import shlex
 import string
@@ -58,10 +62,21 @@ def _command(*argv: object) -> str:
     return shlex.join(str(arg) for arg in argv)
 
 
+@functools.cache
 def _script(name: str, relative_path: str) -> ec2.InitFile:
     return ec2.InitFile.from_file_inline(
         f"{SBIN}/{name}", str(ASSETS / relative_path), mode=EXECUTABLE
     )
+
+
+@functools.cache
+def _file(path: str, content: str, mode: str | None = None) -> ec2.InitFile:
+    return ec2.InitFile.from_string(path, content, mode=mode)
+
+
+@functools.cache
+def _shell(command: str) -> ec2.InitCommand:
+    return ec2.InitCommand.shell_command(command)
 
 
 def no_proxy(vpc_cidr: str, internal_domain: str) -> str:
@@ -74,12 +89,8 @@ def proxy_init(proxy_url: str, vpc_cidr: str, internal_domain: str) -> ec2.InitC
     values = {"proxy_url": proxy_url, "no_proxy": no_proxy(vpc_cidr, internal_domain)}
     return ec2.InitConfig(
         [
-            ec2.InitFile.from_string(
-                "/etc/profile.d/proxy.sh", render("common/proxy.sh", **values)
-            ),
-            ec2.InitFile.from_string(
-                PROXY_ENV_FILE, render("common/proxy.env", **values)
-            ),
+            _file("/etc/profile.d/proxy.sh", render("common/proxy.sh", **values)),
+            _file(PROXY_ENV_FILE, render("common/proxy.env", **values)),
         ]
     )
 
@@ -126,9 +137,9 @@ def disk_init(
     return ec2.InitConfig(
         [
             _script("mount-disk", "common/mount-disk.sh"),
-            ec2.InitFile.from_string(f"{SYSTEMD}/{unit}", unit_file, mode=READABLE),
-            ec2.InitCommand.shell_command("systemctl daemon-reload"),
-            ec2.InitCommand.shell_command(start),
+            _file(f"{SYSTEMD}/{unit}", unit_file, mode=READABLE),
+            _shell("systemctl daemon-reload"),
+            _shell(start),
         ]
     )
 
