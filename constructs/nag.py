@@ -26,12 +26,17 @@ def acknowledge_all(resource: IConstruct, rules: Iterable[tuple[str, str]]) -> N
     The same checks as `acknowledge`, all made before anything is recorded; the
     rules go to the jsii kernel in one call instead of two calls per rule.
     """
-    acknowledgments = [_acknowledgment(rule, reason) for rule, reason in rules]
+    acknowledgments = [acknowledgment(rule, reason) for rule, reason in rules]
     if acknowledgments:
         cdk.Validations.of(resource).acknowledge(*acknowledgments)
 
 
-def _acknowledgment(rule: str, reason: str) -> cdk.Acknowledgment:
+def acknowledgment(rule: str, reason: str) -> cdk.Acknowledgment:
+    """`rule` with `reason`, checked as `acknowledge` checks them.
+
+    For one Validations.acknowledge call that also acknowledges a rule of another
+    validator (e.g. CloudFormation-Validate) on the same resource.
+    """
     pack = (
         rule.split("-", 1)[0]
         if rule.startswith("AwsSolutions")

@@ -6,7 +6,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 
-from constructs.nag import acknowledge, acknowledge_all
+from constructs.nag import acknowledge, acknowledge_all, acknowledgment
 
 REASON = "The bucket only holds copies that the pipeline recreates."
 OTHER = "Access to the bucket is recorded by the trail of the stage."
@@ -80,3 +80,19 @@ def test_a_bad_rule_or_reason_is_refused_before_anything_is_recorded(
         acknowledge_all(bucket, [("AwsSolutions-S1", REASON), (rule, reason)])
 
     assert recorded(bucket) == []
+
+
+def test_a_checked_acknowledgment_can_join_another_validators_rule(bucket):
+    cdk.Validations.of(bucket).acknowledge(
+        cdk.Acknowledgment(id="CloudFormation-Validate::W3010", reason=OTHER),
+        acknowledgment("AwsSolutions-S1", REASON),
+    )
+
+    assert recorded(bucket) == [
+        {"CloudFormation-Validate::W3010": OTHER},
+        {"AwsSolutions::AwsSolutions-S1": REASON},
+    ]
+    with pytest.raises(ValueError, match="factual reason"):
+        acknowledgment("AwsSolutions-S1", "TODO")
+    with pytest.raises(ValueError, match="unknown cdk-nag rule"):
+        acknowledgment("CloudFormation-Validate::W3010", OTHER)
