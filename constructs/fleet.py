@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import aws_cdk as cdk
@@ -21,9 +22,11 @@ ROOT_VOLUME_GIB = 30
 # i2 hosts run on Xen, where the mapping's /dev/sdb shows up as /dev/xvdb.
 INSTANCE_STORE_DEVICE = "/dev/sdb"
 INSTANCE_STORE_CANDIDATES = ("/dev/xvdb", "/dev/sdb", "instance-store")
+INSTANCE_STORE_VOLUME = ec2.BlockDeviceVolume.ephemeral(0)
 DATA_DISK_UNIT = "data-disk.service"
 DATA_DISK_CONFIG = "DataDisk"
 MIN_SIGNAL_TIMEOUT = cdk.Duration.minutes(15)
+MIN_SIGNAL_TIMEOUT_SECONDS = MIN_SIGNAL_TIMEOUT.to_seconds()
 DEFAULT_SIGNAL_TIMEOUT = cdk.Duration.minutes(20)
 # A rolling update replaces a third of the desired hosts at a time.
 ROLLING_BATCHES = 3
@@ -54,7 +57,7 @@ class Fleet(Construct):
         data_mount_point: str = "/data",
     ) -> None:
         super().__init__(scope, id)
-        if signal_timeout.to_seconds() < MIN_SIGNAL_TIMEOUT.to_seconds():
+        if signal_timeout.to_seconds() < MIN_SIGNAL_TIMEOUT_SECONDS:
             raise ValueError(
                 f"{tier} fleet: signal_timeout {signal_timeout.to_human_string()} is "
                 "too short; allowed: 15 minutes or more (i2 hosts boot slowly)"
@@ -151,16 +154,21 @@ class Fleet(Construct):
 
 def host_disks(volume_key: kms.IKey) -> list[ec2.BlockDevice]:
     """A KMS-encrypted gp3 root volume and the instance-store SSD (ephemeral0)."""
-    root = ec2.BlockDeviceVolume.ebs(
+    return [
+        ec2.BlockDevice(device_name=ROOT_DEVICE, volume=_root_volume(volume_key)),
+        ec2.BlockDevice(
+            device_name=INSTANCE_STORE_DEVICE, volume=INSTANCE_STORE_VOLUME
+        ),
+    ]
+
+
+@functools.cache
+def _root_volume(volume_key: kms.IKey) -> ec2.BlockDeviceVolume:
+    # An immutable value: the hosts sharing a key share one, made in one round trip.
+    return ec2.BlockDeviceVolume.ebs(
         ROOT_VOLUME_GIB,
         volume_type=ec2.EbsDeviceVolumeType.GP3,
         encrypted=True,
         kms_key=volume_key,
         delete_on_termination=True,
     )
-    return [
-        ec2.BlockDevice(device_name=ROOT_DEVICE, volume=root),
-        ec2.BlockDevice(
-            device_name=INSTANCE_STORE_DEVICE, volume=ec2.BlockDeviceVolume.ephemeral(0)
-        ),
-    ]

@@ -13,7 +13,11 @@ from aws_cdk import aws_ssm as ssm
 from config.model import DEFAULT_INSTANCE_TYPE
 from constructs import Construct
 from constructs import host_config as hc
-from constructs.fleet import INSTANCE_STORE_CANDIDATES, MIN_SIGNAL_TIMEOUT, host_disks
+from constructs.fleet import (
+    INSTANCE_STORE_CANDIDATES,
+    MIN_SIGNAL_TIMEOUT_SECONDS,
+    host_disks,
+)
 from constructs.nag import acknowledge, acknowledgment
 
 # sc1 volumes exist only in this range.
@@ -209,7 +213,7 @@ def _check(
     image: ec2.IMachineImage,
     signal_timeout: cdk.Duration,
 ) -> None:
-    if signal_timeout.to_seconds() < MIN_SIGNAL_TIMEOUT.to_seconds():
+    if signal_timeout.to_seconds() < MIN_SIGNAL_TIMEOUT_SECONDS:
         raise ValueError(
             f"signal_timeout = {signal_timeout.to_human_string()} is too short; "
             "allowed: 15 minutes or more (MySQL installs and initialises at boot)"

@@ -30,6 +30,7 @@ from stacks.hosts import (
 # Warn while a third of the burst credits remain: staging then still runs at
 # burst speed, and the alarm names the host before the nightly dump slows down.
 BURST_BALANCE_FLOOR_PERCENT = 30
+BURST_BALANCE_PERIOD = cdk.Duration.minutes(5)
 SOLR_HOME = "/data/solr"
 
 
@@ -49,6 +50,9 @@ class DataStack(PlatformStack):
         logs_bucket, topic = shared.logs_bucket, shared.topic
         self._stage, self._vpc, self._groups, self._dns = stage, vpc, groups, dns
         self._keys, self._topic = keys, topic
+        # One of each per stack, shared by every host and alarm that uses it.
+        self._image = data_image(stage)
+        self._alarm_action = actions.SnsAction(topic)
         common = {"stage": stage, "data_key": keys.data, "log_key": keys.operations}
         lower = stage.name.lower()
         self.roles = {
@@ -95,7 +99,7 @@ class DataStack(PlatformStack):
             "shard": shard,
             "vpc": self._vpc,
             "vpc_cidr": stage.vpc_cidr,
-            "machine_image": data_image(stage),
+            "machine_image": self._image,
             "role": self.roles[MYSQL_TIER].role.without_policy_updates(),
             "security_group": self._groups[MYSQL_TIER],
             "volume_key": self._keys.data,
@@ -138,13 +142,13 @@ class DataStack(PlatformStack):
                 metric_name="BurstBalance",
                 dimensions_map={"VolumeId": host.backup_volume.volume_id},
                 statistic="Minimum",
-                period=cdk.Duration.minutes(5),
+                period=BURST_BALANCE_PERIOD,
             ),
             threshold=BURST_BALANCE_FLOOR_PERCENT,
             evaluation_periods=3,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        ).add_alarm_action(actions.SnsAction(self._topic))
+        ).add_alarm_action(self._alarm_action)
 
     def _redis(self) -> tuple[RedisHost, RedisHost]:
         common = {
@@ -152,7 +156,7 @@ class DataStack(PlatformStack):
             "config": self._stage.redis,
             "port": REDIS,
             "vpc": self._vpc,
-            "machine_image": data_image(self._stage),
+            "machine_image": self._image,
             "role": self.roles[REDIS_TIER].role.without_policy_updates(),
             "security_group": self._groups[REDIS_TIER],
             "volume_key": self._keys.data,
