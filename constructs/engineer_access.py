@@ -27,8 +27,9 @@ class EngineerAccess(Construct):
     def __init__(self, scope: Construct, id: str, *, stage_name: str) -> None:
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
+        account = stack.account
         self.roles = {
-            name: self._mfa_role(name, policy, hours)
+            name: self._mfa_role(name, account, policy, hours)
             for name, (policy, hours) in ENGINEER_ROLES.items()
         }
         self.ci = iam.Role(
@@ -36,11 +37,11 @@ class EngineerAccess(Construct):
             "Ci",
             description=f"{stage_name}: CI; may only assume the CDK bootstrap roles",
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com").with_conditions(
-                {"StringEquals": {"aws:SourceAccount": stack.account}}
+                {"StringEquals": {"aws:SourceAccount": account}}
             ),
             max_session_duration=cdk.Duration.hours(1),
         )
-        bootstrap_roles = f"cdk-{BOOTSTRAP_QUALIFIER}-*-{stack.account}-{stack.region}"
+        bootstrap_roles = f"cdk-{BOOTSTRAP_QUALIFIER}-*-{account}-{stack.region}"
 
         assume_bootstrap = iam.ManagedPolicy(
             self,
@@ -64,7 +65,7 @@ class EngineerAccess(Construct):
         acknowledge(
             assume_bootstrap.node.default_child,
             f"AwsSolutions-IAM5[Resource::arn:{stack.partition}:iam::"
-            f"{stack.account}:role/{bootstrap_roles}]",
+            f"{account}:role/{bootstrap_roles}]",
             "The wildcard spans only the CDK bootstrap roles (deploy, file "
             "publishing, lookup) of this account and region.",
         )
@@ -78,14 +79,14 @@ class EngineerAccess(Construct):
                     "each needs MFA and has a short session.",
                 )
 
-    def _mfa_role(self, name: str, policy: str | None, hours: int) -> iam.Role:
+    def _mfa_role(
+        self, name: str, account: str, policy: str | None, hours: int
+    ) -> iam.Role:
         return iam.Role(
             self,
             name,
             description=f"Engineers: {name}; MFA required",
-            assumed_by=iam.AccountPrincipal(cdk.Stack.of(self).account).with_conditions(
-                MFA_REQUIRED
-            ),
+            assumed_by=iam.AccountPrincipal(account).with_conditions(MFA_REQUIRED),
             managed_policies=(
                 [iam.ManagedPolicy.from_aws_managed_policy_name(policy)]
                 if policy

@@ -108,17 +108,16 @@ class Network(Construct):
                 "look them up.",
             )
         )
-        for subnet, route in (
-            (subnet, route)
-            for subnet in self.vpc.public_subnets
-            for route in ("DefaultRoute", "DefaultRoute6")
-        ):
-            acknowledge(
-                subnet.node.find_child(route),
-                "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
-                "Public subnets hold only the load balancer and NAT gateways, "
-                "which need the internet gateway route; hosts live in private subnets.",
-            )
+        for subnet in self.vpc.public_subnets:
+            node = subnet.node
+            for route in ("DefaultRoute", "DefaultRoute6"):
+                acknowledge(
+                    node.find_child(route),
+                    "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+                    "Public subnets hold only the load balancer and NAT gateways, "
+                    "which need the internet gateway route; hosts live in private "
+                    "subnets.",
+                )
         acknowledge(
             self.vpc.node.find_child("FlowLog")
             .node.find_child("IAMRole")
