@@ -199,13 +199,14 @@ class BackupOperations(Construct):
 
     def _alarm(self, topic: sns.ITopic, stage: StageConfig) -> None:
         notify = actions.SnsAction(topic)
+        daily, hourly = cdk.Duration.days(1), cdk.Duration.hours(1)
         for shard in range(stage.mysql.shards):
             age = cloudwatch.Metric(
                 namespace=METRIC_NAMESPACE,
                 metric_name="BackupAgeHours",
                 dimensions_map={"Stage": stage.name, "Shard": str(shard)},
                 statistic="Maximum",
-                period=cdk.Duration.days(1),
+                period=daily,
             )
             cloudwatch.Alarm(
                 self,
@@ -228,7 +229,7 @@ class BackupOperations(Construct):
                 self,
                 f"{name}Errors",
                 alarm_description=f"{stage.name}: backup {name.lower()} failed",
-                metric=function.function.metric_errors(period=cdk.Duration.hours(1)),
+                metric=function.function.metric_errors(period=hourly),
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=(

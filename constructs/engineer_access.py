@@ -28,8 +28,10 @@ class EngineerAccess(Construct):
         super().__init__(scope, id)
         stack = cdk.Stack.of(self)
         account = stack.account
+        # A principal is a value: every engineer role trusts the same one.
+        engineers = iam.AccountPrincipal(account).with_conditions(MFA_REQUIRED)
         self.roles = {
-            name: self._mfa_role(name, account, policy, hours)
+            name: self._mfa_role(name, engineers, policy, hours)
             for name, (policy, hours) in ENGINEER_ROLES.items()
         }
         self.ci = iam.Role(
@@ -80,13 +82,13 @@ class EngineerAccess(Construct):
                 )
 
     def _mfa_role(
-        self, name: str, account: str, policy: str | None, hours: int
+        self, name: str, engineers: iam.IPrincipal, policy: str | None, hours: int
     ) -> iam.Role:
         return iam.Role(
             self,
             name,
             description=f"Engineers: {name}; MFA required",
-            assumed_by=iam.AccountPrincipal(account).with_conditions(MFA_REQUIRED),
+            assumed_by=engineers,
             managed_policies=(
                 [iam.ManagedPolicy.from_aws_managed_policy_name(policy)]
                 if policy

@@ -75,6 +75,7 @@ class MysqlHost(Construct):
             encryption_key=volume_key,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+        backup_volume_id = self.backup_volume.volume_id
         conf = hc.my_cnf(
             role=host_role,
             shard=shard,
@@ -106,7 +107,7 @@ class MysqlHost(Construct):
                 candidates=(
                     BACKUP_DEVICE_XEN,
                     BACKUP_DEVICE,
-                    f"ebs:{self.backup_volume.volume_id}",
+                    f"ebs:{backup_volume_id}",
                 ),
                 ephemeral=False,
                 wait_for_attachment=True,
@@ -160,7 +161,7 @@ class MysqlHost(Construct):
             self,
             "BackupVolumeAttachment",
             instance_id=self.instance.instance_id,
-            volume_id=self.backup_volume.volume_id,
+            volume_id=backup_volume_id,
             device=BACKUP_DEVICE,
         )
 
