@@ -77,7 +77,7 @@ class Fleet(Construct):
         self.launch_template = ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
-            instance_type=ec2.InstanceType(size.instance_type),
+            instance_type=instance_type(size.instance_type),
             machine_image=machine_image,
             role=role,
             security_group=security_group,
@@ -150,6 +150,12 @@ class Fleet(Construct):
             "The rule cannot read the instance-store mapping (ephemeral0), which has "
             "no EBS settings; the only EBS volume, the gp3 root, is KMS-encrypted.",
         )
+
+
+@functools.cache
+def instance_type(name: str) -> ec2.InstanceType:
+    """The InstanceType `name`, a value every host of that type shares."""
+    return ec2.InstanceType(name)
 
 
 def host_disks(volume_key: kms.IKey) -> list[ec2.BlockDevice]:

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_ssm as ssm
 
 from config.model import DEFAULT_INSTANCE_TYPE
-from constructs import Construct
+from constructs import Construct, fleet
 from constructs import host_config as hc
 from constructs.fleet import (
     INSTANCE_STORE_CANDIDATES,
@@ -135,7 +135,7 @@ class MysqlHost(Construct):
             "Instance",
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=[subnet]),
-            instance_type=ec2.InstanceType(instance_type),
+            instance_type=fleet.instance_type(instance_type),
             machine_image=machine_image,
             role=role,
             security_group=security_group,

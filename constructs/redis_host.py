@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from config.model import RedisConfig
 from constructs import Construct
 from constructs import host_config as hc
-from constructs.fleet import INSTANCE_STORE_CANDIDATES, host_disks
+from constructs.fleet import INSTANCE_STORE_CANDIDATES, host_disks, instance_type
 from constructs.nag import acknowledgment
 
 DATA_MOUNT = "/data"
@@ -62,7 +62,7 @@ class RedisHost(Construct):
             "Instance",
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=[subnet]),
-            instance_type=ec2.InstanceType(config.instance_type),
+            instance_type=instance_type(config.instance_type),
             machine_image=machine_image,
             role=role,
             security_group=security_group,
