@@ -10,7 +10,6 @@ from config.model import StageConfig
 from config.naming import bucket_name, log_group_name
 from constructs import Construct
 from constructs.keys import PlatformKeys
-from constructs.nag import acknowledge_all
 from constructs.secure_bucket import SecureBucket
 
 ACCESS_LOG_BUCKET_REASON = (
@@ -39,6 +38,15 @@ class PipelineStorage(Construct):
             bucket_name=bucket_name(home, "pipeline-logs"),
             encryption_key=None,
             access_logs=None,
+            acknowledgements=[
+                ("AwsSolutions-S1", ACCESS_LOG_BUCKET_REASON),
+                ("NIST.800.53.R5-S3BucketLoggingEnabled", ACCESS_LOG_BUCKET_REASON),
+                (
+                    "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                    "S3 server access logs can be delivered only to a bucket with "
+                    "SSE-S3.",
+                ),
+            ],
         ).bucket
         self.artifacts = SecureBucket(
             self,
@@ -58,15 +66,3 @@ class PipelineStorage(Construct):
 
         # The stage keys' policy for CloudWatch Logs, reused rather than restated.
         PlatformKeys._allow_cloudwatch_logs(self.key)
-        acknowledge_all(
-            self.access_logs.node.default_child,
-            [
-                ("AwsSolutions-S1", ACCESS_LOG_BUCKET_REASON),
-                ("NIST.800.53.R5-S3BucketLoggingEnabled", ACCESS_LOG_BUCKET_REASON),
-                (
-                    "NIST.800.53.R5-S3DefaultEncryptionKMS",
-                    "S3 server access logs can be delivered only to a bucket with "
-                    "SSE-S3.",
-                ),
-            ],
-        )

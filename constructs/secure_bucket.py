@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from constructs import Construct
-from constructs.nag import acknowledge
+from constructs.nag import acknowledge_all
 
 # Read once: each read of a jsii static property is a round trip.
 BLOCK_ALL = s3.BlockPublicAccess.BLOCK_ALL
+NOT_REPLICATED = (
+    "NIST.800.53.R5-S3BucketReplicationEnabled",
+    "Only the backups bucket holds data that is not derived or re-creatable; it "
+    "alone replicates to the DR region.",
+)
 
 
 class SecureBucket(Construct):
-    """A bucket nobody can make public, read over plain HTTP or delete with a stack."""
+    """A bucket nobody can make public, read over plain HTTP or delete with a stack.
+
+    `acknowledgements` are the (cdk-nag rule, reason) pairs its use exempts it
+    from; they are recorded after the bucket's own, in the same jsii call.
+    """
 
     def __init__(
         self,
@@ -25,6 +36,7 @@ class SecureBucket(Construct):
         encryption_key: kms.IKey | None,
         access_logs: s3.IBucket | None,
         replicated: bool = False,
+        acknowledgements: Sequence[tuple[str, str]] = (),
         **bucket_props,
     ) -> None:
         super().__init__(scope, id)
@@ -50,10 +62,6 @@ class SecureBucket(Construct):
             **bucket_props,
         )
 
-        if not replicated:
-            acknowledge(
-                self.bucket.node.default_child,
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "Only the backups bucket holds data that is not derived or "
-                "re-creatable; it alone replicates to the DR region.",
-            )
+        rules = [*([] if replicated else [NOT_REPLICATED]), *acknowledgements]
+        if rules:
+            acknowledge_all(self.bucket.node.default_child, rules)

@@ -10,8 +10,12 @@ from config import StageConfig
 from config.naming import bucket_name
 from constructs import Construct
 from constructs.backup_replication import REPLICA_KEY_ALIAS
-from constructs.nag import acknowledge_all
 from constructs.secure_bucket import SecureBucket
+
+ACCESS_RECORDED_BY_TRAIL = (
+    "Object-level access to the replica is recorded as CloudTrail data events by "
+    "the source stage's multi-region trail."
+)
 
 
 class DisasterRecoveryStack(cdk.Stack):
@@ -42,6 +46,10 @@ class DisasterRecoveryStack(cdk.Stack):
             access_logs=None,
             # This bucket is itself the replica of the source region's backups.
             replicated=False,
+            acknowledgements=[
+                ("AwsSolutions-S1", ACCESS_RECORDED_BY_TRAIL),
+                ("NIST.800.53.R5-S3BucketLoggingEnabled", ACCESS_RECORDED_BY_TRAIL),
+            ],
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="ArchiveThenExpire",
@@ -58,18 +66,6 @@ class DisasterRecoveryStack(cdk.Stack):
                 )
             ],
         ).bucket
-
-        reason = (
-            "Object-level access to the replica is recorded as CloudTrail data "
-            "events by the source stage's multi-region trail."
-        )
-        acknowledge_all(
-            self.bucket.node.default_child,
-            [
-                ("AwsSolutions-S1", reason),
-                ("NIST.800.53.R5-S3BucketLoggingEnabled", reason),
-            ],
-        )
 
 
 class DisasterRecoveryStage(cdk.Stage):

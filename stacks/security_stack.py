@@ -10,13 +10,15 @@ from constructs.audit_trail import AuditTrail
 from constructs.ebs_default_encryption import EbsDefaultEncryption
 from constructs.engineer_access import EngineerAccess
 from constructs.keys import PlatformKeys
-from constructs.nag import acknowledge_all
 from constructs.secure_bucket import SecureBucket
 from constructs.security_monitoring import SecurityMonitoring
 from stacks.base import PlatformStack
 
 # Buckets whose object-level reads and writes the trail records.
 DATA_EVENT_BUCKETS = ("uploads", "backups")
+LOGGING_ITSELF = (
+    "This is the access-log bucket itself; logging it into itself would loop."
+)
 
 
 class SecurityStack(PlatformStack):
@@ -34,6 +36,15 @@ class SecurityStack(PlatformStack):
             bucket_name=bucket_name(stage, "logs"),
             encryption_key=None,
             access_logs=None,
+            acknowledgements=[
+                ("AwsSolutions-S1", LOGGING_ITSELF),
+                ("NIST.800.53.R5-S3BucketLoggingEnabled", LOGGING_ITSELF),
+                (
+                    "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                    "Load balancer access-log delivery supports only SSE-S3 on its "
+                    "bucket.",
+                ),
+            ],
         ).bucket
         self.alarms = AlarmTopic(
             self, "Alarms", key=self.keys.operations, email=stage.alarm_email
@@ -65,20 +76,4 @@ class SecurityStack(PlatformStack):
             key=self.keys.data,
             log_key=self.keys.operations,
             log_retention_days=stage.log_retention_days,
-        )
-
-        itself = (
-            "This is the access-log bucket itself; logging it into itself would loop."
-        )
-        acknowledge_all(
-            self.logs_bucket.node.default_child,
-            [
-                ("AwsSolutions-S1", itself),
-                ("NIST.800.53.R5-S3BucketLoggingEnabled", itself),
-                (
-                    "NIST.800.53.R5-S3DefaultEncryptionKMS",
-                    "Load balancer access-log delivery supports only SSE-S3 on its "
-                    "bucket.",
-                ),
-            ],
         )

@@ -7,6 +7,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from constructs.nag import acknowledge, acknowledge_all, acknowledgment
+from constructs.secure_bucket import NOT_REPLICATED, SecureBucket
 
 REASON = "The bucket only holds copies that the pipeline recreates."
 OTHER = "Access to the bucket is recorded by the trail of the stage."
@@ -96,3 +97,44 @@ def test_a_checked_acknowledgment_can_join_another_validators_rule(bucket):
         acknowledgment("AwsSolutions-S1", "TODO")
     with pytest.raises(ValueError, match="unknown cdk-nag rule"):
         acknowledgment("CloudFormation-Validate::W3010", OTHER)
+
+
+@pytest.mark.parametrize("replicated", [False, True])
+def test_a_secure_bucket_records_the_acknowledgements_it_is_given_after_its_own(
+    replicated,
+):
+    stack = cdk.Stack(cdk.App(), "Stack")
+    given = [("AwsSolutions-S1", REASON), ("AwsSolutions-S10", OTHER)]
+
+    bucket = SecureBucket(
+        stack,
+        "Logs",
+        bucket_name="logs",
+        encryption_key=None,
+        access_logs=None,
+        replicated=replicated,
+        acknowledgements=given,
+    ).bucket.node.default_child
+
+    own = (
+        []
+        if replicated
+        else [{"NIST.800.53.R5::" + NOT_REPLICATED[0]: NOT_REPLICATED[1]}]
+    )
+    assert recorded(bucket) == [
+        *own,
+        {"AwsSolutions::AwsSolutions-S1": REASON},
+        {"AwsSolutions::AwsSolutions-S10": OTHER},
+    ]
+
+
+def test_a_secure_bucket_refuses_an_acknowledgement_without_a_factual_reason():
+    with pytest.raises(ValueError, match="factual reason"):
+        SecureBucket(
+            cdk.Stack(cdk.App(), "Stack"),
+            "Logs",
+            bucket_name="logs",
+            encryption_key=None,
+            access_logs=None,
+            acknowledgements=[("AwsSolutions-S1", "it is fine")],
+        )
