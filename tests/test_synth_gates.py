@@ -54,6 +54,24 @@ def test_two_synths_in_a_row_are_byte_identical_assets_included(synthesized, tmp
     assert differing_files(synthesized.outdir, tmp_path) == []
 
 
+def test_every_gate_ran_on_the_synthesized_app_and_passed(synthesized):
+    # The CDK's built-in CloudFormation validation costs about half of each
+    # synth (README, Performance); it stays on, and this notices if it goes.
+    report = json.loads((synthesized.outdir / "validation-report.json").read_text())
+    conclusions = {
+        plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]
+    }
+
+    assert os.environ.get("CDK_VALIDATION") != "false", (
+        "CDK_VALIDATION=false is set: unset it, the suite checks every gate"
+    )
+    assert conclusions == {
+        "CloudFormation Validate": "success",
+        "AwsSolutions": "success",
+        "NIST.800.53.R5": "success",
+    }
+
+
 def test_synth_needs_no_lookups(synthesized):
     for manifest in synthesized.outdir.glob("**/manifest.json"):
         assert "missing" not in json.loads(manifest.read_text()), manifest
