@@ -10,7 +10,9 @@ the release does. Ship it with `s3_assets.Asset(scope, id, path=str(archive))`.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -43,7 +45,21 @@ def build_release(out_dir: Path = DEFAULT_OUT_DIR, source: Path = SOURCE) -> Pat
     """Write the archive into `out_dir` and return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     archive = out_dir / f"web-{release_version(source)}.zip"
-    partial = archive.with_suffix(".zip.partial")
+    # A partial file of its own: builds running at once (test workers, a synth
+    # beside them) each replace the archive with the same bytes, atomically.
+    handle, name = tempfile.mkstemp(prefix=f".{archive.name}.", dir=out_dir)
+    os.close(handle)
+    partial = Path(name)
+    try:
+        _write(partial, source)
+        partial.chmod(REGULAR)
+        partial.replace(archive)
+    finally:
+        partial.unlink(missing_ok=True)
+    return archive
+
+
+def _write(partial: Path, source: Path) -> None:
     with zipfile.ZipFile(partial, "w") as bundle:
         for path in release_files(source):
             entry = zipfile.ZipInfo(
@@ -53,8 +69,6 @@ def build_release(out_dir: Path = DEFAULT_OUT_DIR, source: Path = SOURCE) -> Pat
             mode = EXECUTABLE if path.stat().st_mode & 0o111 else REGULAR
             entry.external_attr = (0o100000 | mode) << 16
             bundle.writestr(entry, path.read_bytes())
-    partial.replace(archive)
-    return archive
 
 
 if __name__ == "__main__":

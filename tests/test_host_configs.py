@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -319,6 +320,18 @@ def test_the_release_archive_is_byte_identical_across_builds(tmp_path):
 
     assert first.read_bytes() == second.read_bytes()
     assert first.name == f"web-{build.release_version()}.zip"
+
+
+def test_builds_racing_into_one_folder_all_succeed_with_the_same_archive(tmp_path):
+    # Both test workers, and `cdk synth` beside them, build into build/release/.
+    reference = build.build_release(tmp_path / "reference").read_bytes()
+    shared = tmp_path / "shared"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        archives = list(pool.map(lambda _: build.build_release(shared), range(64)))
+
+    assert {archive.read_bytes() for archive in archives} == {reference}
+    assert [p.name for p in shared.iterdir()] == [archives[0].name]
 
 
 def test_the_release_archive_carries_no_bytecode_or_timestamps(tmp_path):
