@@ -168,7 +168,9 @@ def host_disks(volume_key: kms.IKey) -> list[ec2.BlockDevice]:
     ]
 
 
-@functools.cache
+# Keyed by the stack's key: bounded, so a process building many apps (the
+# tests) does not keep every app's key alive.
+@functools.lru_cache(maxsize=16)
 def _root_volume(volume_key: kms.IKey) -> ec2.BlockDeviceVolume:
     # An immutable value: the hosts sharing a key share one, made in one round trip.
     return ec2.BlockDeviceVolume.ebs(

@@ -101,7 +101,10 @@ def child_env(**extra: str) -> dict[str, str]:
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         **extra,
     }
-    for key in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", "NODE_OPTIONS"):
+    # Nothing of the caller's shell may change what is measured: a
+    # CDK_VALIDATION=false left over from a quick local loop would time the
+    # full synth without its validation.
+    for key in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", "NODE_OPTIONS", "CDK_VALIDATION"):
         if key not in extra:
             env.pop(key, None)
     return env

@@ -20,6 +20,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,15 +138,18 @@ class DiffEngineProcess:
 
     For callers that compare many times (the test suite): Node's start and the
     CDK's resource database are paid once. Use as a context manager; each call
-    behaves as `cdk_diff_engine`.
+    behaves as `cdk_diff_engine`. Node's stderr goes to a temporary file, so
+    it can never fill a pipe nobody reads; it is quoted when the engine fails.
     """
 
     def __init__(self) -> None:
+        # Lives as long as the process: closed in __exit__.
+        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
         self._process = subprocess.Popen(
             [_node(), str(DIFF_SCRIPT), "--serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
         )
 
@@ -160,12 +164,20 @@ class DiffEngineProcess:
         except BrokenPipeError:
             line = ""
         if not line:
-            stderr = self._process.stderr
-            self.close(keep_stderr=True)
-            raise _engine_failed(stderr.read() if stderr else "")
+            self.close()
+            raise _engine_failed(
+                f"(exit status {self._process.returncode})\n{self._stderr_text()}"
+            )
         return _result(json.loads(line))
 
-    def close(self, *, keep_stderr: bool = False) -> None:
+    def _stderr_text(self) -> str:
+        if self._stderr.closed:
+            return ""
+        self._stderr.seek(0)
+        return self._stderr.read()
+
+    def close(self) -> None:
+        """End the process (it exits when its input closes) and free its files."""
         if self._process.stdin and not self._process.stdin.closed:
             self._process.stdin.close()
         try:
@@ -173,18 +185,15 @@ class DiffEngineProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        streams = [self._process.stdout]
-        if not keep_stderr:
-            streams.append(self._process.stderr)
-        for stream in streams:
-            if stream:
-                stream.close()
+        if self._process.stdout:
+            self._process.stdout.close()
 
     def __enter__(self) -> DiffEngineProcess:
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+        self._stderr.close()
 
 
 def compare(

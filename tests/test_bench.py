@@ -158,3 +158,17 @@ def test_bad_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(argv)
     assert argv[0] in capsys.readouterr().err
+
+
+def test_the_callers_shell_cannot_switch_a_gate_off_in_the_measured_synths(
+    monkeypatch,
+):
+    monkeypatch.setenv("CDK_VALIDATION", "false")
+    monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=64")
+
+    measured = bench.child_env(CDK_OUTDIR="out")
+    unvalidated = bench.child_env(CDK_OUTDIR="out", CDK_VALIDATION="false")
+
+    assert "CDK_VALIDATION" not in measured
+    assert "NODE_OPTIONS" not in measured
+    assert unvalidated["CDK_VALIDATION"] == "false"

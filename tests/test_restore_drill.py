@@ -216,6 +216,9 @@ class FakeHost:
         # models through one loader, so they are parsed once per process.
         core.register_component("data_loader", _SHARED_LOADER)
         session = boto3.Session(botocore_session=core, region_name="us-east-1")
+        # Each boto3 session appends its data folder to the loader's paths.
+        paths = _SHARED_LOADER.search_paths
+        paths[:] = list(dict.fromkeys(paths))
         events = session.events
         events.register("before-call.ssm.GetCommandInvocation", self._invocation)
         events.register("before-call.ssm.SendCommand", self._send)

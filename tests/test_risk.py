@@ -426,8 +426,10 @@ def test_the_serving_engine_answers_as_the_one_shot_engine_each_time(engine):
 
 def test_a_serving_engine_that_dies_is_reported_with_its_error():
     with DiffEngineProcess() as process:
-        with pytest.raises(ToolError, match="cfn_diff.js.* failed"):
+        with pytest.raises(ToolError, match="cfn_diff.js.* failed") as failed:
             # No template at all: the engine throws, exits and says why on stderr.
             process([("Dev/Data", None, None)])
         with pytest.raises(ToolError, match="already closed"):
             process([])
+    assert "(exit status 1)" in str(failed.value)
+    assert "TypeError" in str(failed.value)

@@ -57,14 +57,14 @@ def test_two_synths_in_a_row_are_byte_identical_assets_included(synthesized, tmp
 def test_every_gate_ran_on_the_synthesized_app_and_passed(synthesized):
     # The CDK's built-in CloudFormation validation costs about half of each
     # synth (README, Performance); it stays on, and this notices if it goes.
+    assert os.environ.get("CDK_VALIDATION") != "false", (
+        "CDK_VALIDATION=false is set: unset it, the suite checks every gate"
+    )
     report = json.loads((synthesized.outdir / "validation-report.json").read_text())
     conclusions = {
         plugin["pluginName"]: plugin["conclusion"] for plugin in report["pluginReports"]
     }
 
-    assert os.environ.get("CDK_VALIDATION") != "false", (
-        "CDK_VALIDATION=false is set: unset it, the suite checks every gate"
-    )
     assert conclusions == {
         "CloudFormation Validate": "success",
         "AwsSolutions": "success",

@@ -32,19 +32,30 @@ def deployments() -> list[Deployment]:
 
 @pytest.fixture(scope="module")
 def moto_deployment(synthesized, deployments):
-    """All stages of the session's assembly, created in moto if not there yet."""
+    """All stages of the session's assembly, created in moto if not there yet.
+
+    A test in a module using this must not start its own `mock_aws()`: nested
+    inside this one it would not reset, and what it made would stay beside
+    the deployment.
+    """
     mock = mock_aws()
     # Neither reset on entering nor wipe on leaving: the next module reuses it.
     mock.start(reset=False)
+    kept = False
     try:
         with patched_moto():
             if not (deployments and deployments[-1].is_live()):
+                # Start from nothing: what a wiped or failed one left would collide.
+                mock.stop(remove_data=True)
+                mock.start(reset=True)
                 deployment = Deployment(read_plan(synthesized.outdir))
                 with warnings.catch_warnings():
                     # moto warns of each type it skips; unsupported.py lists them.
                     warnings.filterwarnings("ignore", "Tried to parse", UserWarning)
                     deployment.deploy()
                 deployments.append(deployment)
+            kept = True
             yield deployments[-1]
     finally:
-        mock.stop(remove_data=False)
+        # A deployment that failed part way is wiped, not left for the next.
+        mock.stop(remove_data=not kept)
