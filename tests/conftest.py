@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -78,5 +79,21 @@ def read_assembly(outdir: Path) -> Synthesized:
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory) -> Synthesized:
-    """Every stage of config/stages.json, synthesized once with all gates on."""
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+    """Every stage of config/stages.json, synthesized once with all gates on.
+
+    Under pytest-xdist the workers share one synth: the first to take the lock
+    writes it, the others wait and read it (two synths at once on two cores
+    would each take nearly twice as long). Tests read it and never write it.
+    """
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker_id is None:
+        return synthesize(tmp_path_factory.mktemp("cdk.out"))
+    shared = tmp_path_factory.getbasetemp().parent
+    outdir = shared / "cdk.out"
+    with (shared / "cdk.out.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (outdir / "manifest.json").exists():
+            partial = shared / f"cdk.out.{worker_id}"
+            synthesize(partial)
+            partial.rename(outdir)
+    return read_assembly(outdir)
