@@ -101,9 +101,10 @@ def child_env(**extra: str) -> dict[str, str]:
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         **extra,
     }
-    # Nothing of the caller's shell may change what is measured: a
+    # Settings from the caller's shell that would change what a synth does: a
     # CDK_VALIDATION=false left over from a quick local loop would time the
-    # full synth without its validation.
+    # full synth without its validation. (PYTEST_ADDOPTS is passed on to
+    # `make test` on purpose, so the suite can be timed as it is run here.)
     for key in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", "NODE_OPTIONS", "CDK_VALIDATION"):
         if key not in extra:
             env.pop(key, None)

@@ -15,6 +15,7 @@ change is waived by an entry in the waivers file, 2 when the tools cannot run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import json
 import shutil
@@ -143,15 +144,20 @@ class DiffEngineProcess:
     """
 
     def __init__(self) -> None:
+        node = _node()
         # Lives as long as the process: closed in __exit__.
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
-        self._process = subprocess.Popen(
-            [_node(), str(DIFF_SCRIPT), "--serve"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [node, str(DIFF_SCRIPT), "--serve"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                text=True,
+            )
+        except OSError:
+            self._stderr.close()
+            raise
 
     def __call__(self, pairs: list[tuple[str, dict, dict]]) -> EngineResult:
         stdin, stdout = self._process.stdin, self._process.stdout
@@ -179,7 +185,10 @@ class DiffEngineProcess:
     def close(self) -> None:
         """End the process (it exits when its input closes) and free its files."""
         if self._process.stdin and not self._process.stdin.closed:
-            self._process.stdin.close()
+            # Closing flushes what is buffered; a process that has already exited
+            # cannot take it. Its exit status and stderr say why.
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -78,22 +78,33 @@ def read_assembly(outdir: Path) -> Synthesized:
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory) -> Synthesized:
+def synthesized(request, tmp_path_factory) -> Synthesized:
     """Every stage of config/stages.json, synthesized once with all gates on.
 
     Under pytest-xdist the workers share one synth: the first to take the lock
     writes it, the others wait and read it (two synths at once on two cores
     would each take nearly twice as long). Tests read it and never write it.
     """
-    worker_id = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker_id is None:
-        return synthesize(tmp_path_factory.mktemp("cdk.out"))
-    shared = tmp_path_factory.getbasetemp().parent
-    outdir = shared / "cdk.out"
-    with (shared / "cdk.out.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (outdir / "manifest.json").exists():
-            partial = shared / f"cdk.out.{worker_id}"
-            synthesize(partial)
-            partial.rename(outdir)
-    return read_assembly(outdir)
+    worker = getattr(request.config, "workerinput", None)
+    if worker is None:
+        assembly = synthesize(tmp_path_factory.mktemp("cdk.out"))
+    else:
+        # The controller's folder for this run: new each run, shared by its workers.
+        shared = tmp_path_factory.getbasetemp().parent
+        outdir = shared / "cdk.out"
+        with (shared / "cdk.out.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (outdir / "manifest.json").exists():
+                partial = shared / f"cdk.out.{worker['workerid']}"
+                synthesize(partial)
+                partial.rename(outdir)
+        assembly = read_assembly(outdir)
+    # Tests that loop over the templates would pass on an empty assembly.
+    from config import load_stages
+
+    stages = load_stages().values()
+    expected = {s.name for s in stages} | {
+        s.disaster_recovery.name for s in stages if s.disaster_recovery
+    }
+    assert set(assembly.templates) == expected, f"{assembly.outdir} lacks stages"
+    return assembly

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts import risk
 from scripts.assembly import read_assembly, write_assembly
 from scripts.risk import (
     DiffEngineProcess,
@@ -433,3 +434,19 @@ def test_a_serving_engine_that_dies_is_reported_with_its_error():
             process([])
     assert "(exit status 1)" in str(failed.value)
     assert "TypeError" in str(failed.value)
+
+
+def test_an_engine_gone_before_the_request_is_reported_not_a_broken_pipe(
+    tmp_path, monkeypatch
+):
+    script = tmp_path / "gone.js"
+    script.write_text('process.stderr.write("no database here"); process.exit(3);\n')
+    monkeypatch.setattr(risk, "DIFF_SCRIPT", script)
+
+    with DiffEngineProcess() as process:
+        process._process.wait(timeout=30)
+        with pytest.raises(ToolError) as failed:
+            process([])
+
+    assert "(exit status 3)" in str(failed.value)
+    assert "no database here" in str(failed.value)

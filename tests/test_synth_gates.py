@@ -45,8 +45,8 @@ def differing_files(left: Path, right: Path) -> list[str]:
 
 
 def test_two_synths_in_a_row_are_byte_identical_assets_included(synthesized, tmp_path):
-    # The session's synth ran in this test process; `python app.py` runs in a
-    # new one (another hash seed, another jsii kernel), as `cdk synth` would.
+    # The session's synth ran in a test process; `python app.py` runs in a new
+    # one (another hash seed, another jsii kernel), as `cdk synth` would.
     again = synth_app(tmp_path)
 
     assert again.returncode == 0, again.stderr[-3000:]
