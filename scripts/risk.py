@@ -146,7 +146,9 @@ class DiffEngineProcess:
     def __init__(self) -> None:
         node = _node()
         # Lives as long as the process: closed in __exit__.
-        self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
+        self._stderr = tempfile.TemporaryFile(  # noqa: SIM115
+            mode="w+", encoding="utf-8"
+        )
         try:
             self._process = subprocess.Popen(
                 [node, str(DIFF_SCRIPT), "--serve"],
