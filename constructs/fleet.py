@@ -152,6 +152,65 @@ class Fleet(Construct):
         )
 
 
+# CloudFormation's own check (not a cdk-nag rule) on every fixed data host.
+PINNED_IMAGE = cdk.Acknowledgment(
+    id="CloudFormation-Validate::W9010",
+    reason="The image is pinned on purpose: a new AMI must never replace a host "
+    "whose data lives on its instance store.",
+)
+
+
+def fixed_host(
+    scope: Construct,
+    *,
+    vpc: ec2.IVpc,
+    subnet: ec2.ISubnet,
+    instance_type_name: str,
+    machine_image: ec2.IMachineImage,
+    role: iam.IRole,
+    security_group: ec2.ISecurityGroup,
+    volume_key: kms.IKey,
+    configs: dict[str, ec2.InitConfig],
+    signal_timeout: cdk.Duration,
+    tags: dict[str, str],
+) -> ec2.Instance:
+    """A MySQL or Redis host: one retained instance whose data is on its SSD.
+
+    Termination-protected, IMDSv2 only, booted by cfn-init with `configs` in
+    order, and never stopped by a config change: user data keeps no config
+    fingerprint and does not replace the host, because a stop wipes the
+    instance store. `tags` go on the host and its volumes.
+    """
+    instance = ec2.Instance(
+        scope,
+        "Instance",
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnets=[subnet]),
+        instance_type=instance_type(instance_type_name),
+        machine_image=machine_image,
+        role=role,
+        security_group=security_group,
+        http_tokens=ec2.HttpTokens.REQUIRED,
+        detailed_monitoring=True,
+        ebs_optimized=True,
+        disable_api_termination=True,
+        propagate_tags_to_volume_on_creation=True,
+        block_devices=host_disks(volume_key),
+        init=ec2.CloudFormationInit.from_config_sets(
+            config_sets={"default": list(configs)}, configs=configs
+        ),
+        init_options=ec2.ApplyCloudFormationInitOptions(
+            timeout=signal_timeout, print_log=True, embed_fingerprint=False
+        ),
+        user_data_causes_replacement=False,
+    )
+    instance.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+    applied = cdk.Tags.of(scope)
+    for key, value in tags.items():
+        applied.add(key, value)
+    return instance
+
+
 @functools.cache
 def instance_type(name: str) -> ec2.InstanceType:
     """The InstanceType `name`, a value every host of that type shares."""

@@ -16,7 +16,6 @@ from constructs import host_config as hc
 from constructs.fleet import (
     INSTANCE_STORE_CANDIDATES,
     MIN_SIGNAL_TIMEOUT_SECONDS,
-    host_disks,
 )
 from constructs.nag import acknowledge, acknowledgment
 
@@ -127,35 +126,24 @@ class MysqlHost(Construct):
                 source=None if primary_host is None else (primary_host, port),
             ),
         }
-        init = ec2.CloudFormationInit.from_config_sets(
-            config_sets={"default": list(configs)}, configs=configs
-        )
-        self.instance = ec2.Instance(
+        self.instance = fleet.fixed_host(
             self,
-            "Instance",
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=[subnet]),
-            instance_type=fleet.instance_type(instance_type),
+            subnet=subnet,
+            instance_type_name=instance_type,
             machine_image=machine_image,
             role=role,
             security_group=security_group,
-            http_tokens=ec2.HttpTokens.REQUIRED,
-            detailed_monitoring=True,
-            ebs_optimized=True,
-            disable_api_termination=True,
-            propagate_tags_to_volume_on_creation=True,
-            block_devices=host_disks(volume_key),
-            init=init,
-            init_options=ec2.ApplyCloudFormationInitOptions(
-                timeout=signal_timeout,
-                print_log=True,
-                # A changed config must not change user data: that stops the
-                # host, and a stop wipes the instance store holding the data.
-                embed_fingerprint=False,
-            ),
-            user_data_causes_replacement=False,
+            volume_key=volume_key,
+            configs=configs,
+            signal_timeout=signal_timeout,
+            tags={
+                "stage": stage_name,
+                "tier": "mysql",
+                "role": host_role,
+                "shard": str(shard),
+            },
         )
-        self.instance.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
 
         ec2.CfnVolumeAttachment(
             self,
@@ -172,26 +160,11 @@ class MysqlHost(Construct):
             encryption_key=replication_parameter_key,
         ).grant_read(role)
 
-        tags = cdk.Tags.of(self)
-        for key, value in {
-            "stage": stage_name,
-            "tier": "mysql",
-            "role": host_role,
-            "shard": shard,
-        }.items():
-            tags.add(key, str(value))
-
         self._acknowledge()
 
     def _acknowledge(self) -> None:
         cdk.Validations.of(self.instance.instance).acknowledge(
-            # Not a cdk-nag rule, so not checked by constructs.nag: CloudFormation's
-            # own check.
-            cdk.Acknowledgment(
-                id="CloudFormation-Validate::W9010",
-                reason="The image is pinned on purpose: a new AMI must never "
-                "replace a host whose data lives on its instance store.",
-            ),
+            fleet.PINNED_IMAGE,
             acknowledgment(
                 "AwsSolutions-EC26",
                 "The rule cannot read the instance-store mapping (ephemeral0), which "

@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from config.model import RedisConfig
 from constructs import Construct
 from constructs import host_config as hc
-from constructs.fleet import INSTANCE_STORE_CANDIDATES, host_disks, instance_type
+from constructs.fleet import INSTANCE_STORE_CANDIDATES, PINNED_IMAGE, fixed_host
 from constructs.nag import acknowledgment
 
 DATA_MOUNT = "/data"
@@ -57,41 +57,19 @@ class RedisHost(Construct):
             ),
             "Redis": hc.redis_init(conf, data_dir=f"{DATA_MOUNT}/redis"),
         }
-        self.instance = ec2.Instance(
+        self.instance = fixed_host(
             self,
-            "Instance",
             vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=[subnet]),
-            instance_type=instance_type(config.instance_type),
+            subnet=subnet,
+            instance_type_name=config.instance_type,
             machine_image=machine_image,
             role=role,
             security_group=security_group,
-            http_tokens=ec2.HttpTokens.REQUIRED,
-            detailed_monitoring=True,
-            ebs_optimized=True,
-            disable_api_termination=True,
-            propagate_tags_to_volume_on_creation=True,
-            block_devices=host_disks(volume_key),
-            init=ec2.CloudFormationInit.from_config_sets(
-                config_sets={"default": list(configs)}, configs=configs
-            ),
-            init_options=ec2.ApplyCloudFormationInitOptions(
-                timeout=SIGNAL_TIMEOUT,
-                print_log=True,
-                # User data changes stop the host, and a stop wipes its data.
-                embed_fingerprint=False,
-            ),
-            user_data_causes_replacement=False,
+            volume_key=volume_key,
+            configs=configs,
+            signal_timeout=SIGNAL_TIMEOUT,
+            tags={"stage": stage_name, "tier": "redis", "role": host_role},
         )
-        self.instance.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-
-        tags = cdk.Tags.of(self)
-        for key, value in {
-            "stage": stage_name,
-            "tier": "redis",
-            "role": host_role,
-        }.items():
-            tags.add(key, value)
 
         cdk.Validations.of(self.instance.instance).acknowledge(
             acknowledgment(
@@ -100,10 +78,5 @@ class RedisHost(Construct):
                 "has no EBS settings; the only EBS volume, the gp3 root, is "
                 "KMS-encrypted.",
             ),
-            # CloudFormation's own check, not a cdk-nag rule.
-            cdk.Acknowledgment(
-                id="CloudFormation-Validate::W9010",
-                reason="The image is pinned on purpose: a new AMI must never "
-                "replace a host whose data lives on its instance store.",
-            ),
+            PINNED_IMAGE,
         )
