@@ -26,7 +26,7 @@ def every_stack(synthesized) -> list[StackPlan]:
 
 @pytest.fixture(scope="session")
 def deployments() -> list[Deployment]:
-    """The live deployment of this test process, once one has been made."""
+    """The latest deployment of this test process, once one has been made."""
     return []
 
 
@@ -53,7 +53,7 @@ def moto_deployment(synthesized, deployments):
                     # moto warns of each type it skips; unsupported.py lists them.
                     warnings.filterwarnings("ignore", "Tried to parse", UserWarning)
                     deployment.deploy()
-                deployments.append(deployment)
+                deployments[:] = [deployment]
             kept = True
             yield deployments[-1]
     finally:

@@ -91,11 +91,9 @@ class Deployment:
                 )
             except ClientError as err:
                 raise DeployFailed(f"{stack.display_name}: {err}") from err
-            (found,) = cloudformation.describe_stacks(StackName=stack.stack_name)[
-                "Stacks"
-            ]
-            if found["StackStatus"] != COMPLETE:
-                raise DeployFailed(f"{stack.display_name}: {found['StackStatus']}")
+            status = self._status(stack)
+            if status != COMPLETE:
+                raise DeployFailed(f"{stack.display_name}: {status}")
             paginator = cloudformation.get_paginator("list_stack_resources")
             for page in paginator.paginate(StackName=stack.stack_name):
                 for summary in page["StackResourceSummaries"]:
@@ -107,16 +105,16 @@ class Deployment:
         """Whether moto still holds every stack this deployment created."""
         if not self.physical_ids:
             return False
-        for stack in self.stacks:
-            try:
-                (found,) = self.client("cloudformation", stack).describe_stacks(
-                    StackName=stack.stack_name
-                )["Stacks"]
-            except ClientError:
-                return False
-            if found["StackStatus"] != COMPLETE:
-                return False
-        return True
+        try:
+            return all(self._status(stack) == COMPLETE for stack in self.stacks)
+        except ClientError:
+            return False
+
+    def _status(self, stack: StackPlan) -> str:
+        (found,) = self.client("cloudformation", stack).describe_stacks(
+            StackName=stack.stack_name
+        )["Stacks"]
+        return found["StackStatus"]
 
     def resources(self, *types: str) -> list[Deployed]:
         """Every deployed resource of the given types, in stack order."""
