@@ -208,13 +208,13 @@ def measure_synths(
 ) -> dict[str, Any]:
     """Interleave floor, full and per-count synths so drift hits all alike."""
     configs = stage_configs(counts, WORK / "config")
-    stages = {"config": str(config.resolve())} if config else {}
+    config_context = {"config": str(config.resolve())} if config else {}
     programs: dict[str, tuple[list[str], dict[str, Any], dict[str, str]]] = {
         "floor": (["-c", FLOOR_PROGRAM], {}, {}),
-        "synth": (["app.py"], stages, {}),
+        "synth": (["app.py"], config_context, {}),
         # The same synth without the CDK's built-in CloudFormation validation
         # (cfn-lint's rules compiled to WebAssembly): what that gate costs.
-        NO_CFN_VALIDATION: (["app.py"], stages, {"CDK_VALIDATION": "false"}),
+        NO_CFN_VALIDATION: (["app.py"], config_context, {"CDK_VALIDATION": "false"}),
     }
     for count in counts:
         programs[str(count)] = (["app.py"], {"config": str(configs[count])}, {})
