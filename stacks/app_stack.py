@@ -15,13 +15,12 @@ from config.naming import bucket_name
 from config.ports import ALB, APP, WEB
 from constructs import Construct
 from constructs import host_config as hc
-from constructs.fleet import Fleet
 from constructs.load_balancer import LoadBalancer
 from constructs.tier_role import BucketAccess, TierRole
 from constructs.web_firewall import WebFirewall
 from release.build import build_release, release_version
 from stacks.base import PlatformStack
-from stacks.hosts import SharedServices, fleet_image, private_subnets, proxy_url
+from stacks.hosts import SharedServices, proxy_url
 
 BUILD_DIR = Path(__file__).resolve().parent.parent / "build" / "release"
 WEB_CPU_TARGET_PERCENT = 60
@@ -44,7 +43,7 @@ class AppStack(PlatformStack):
     ) -> None:
         super().__init__(scope, id, stage=stage, description="load balancer, web fleet")
         keys, vpc, groups, dns = shared.keys, shared.vpc, shared.groups, shared.dns
-        logs_bucket, topic = shared.logs_bucket, shared.topic
+        logs_bucket = shared.logs_bucket
         artifacts = bucket_name(stage, "artifacts")
         if stage.edge.release_version:
             version = stage.edge.release_version
@@ -108,22 +107,15 @@ class AppStack(PlatformStack):
                 ),
             },
         )
-        self.fleet = Fleet(
+        self.fleet = shared.fleet(
             self,
             "Web",
-            stage_name=stage.name,
+            stage=stage,
             tier=WEB,
             host_role="app",
             size=stage.fleets.web,
-            vpc=vpc,
-            subnets=private_subnets(vpc),
-            machine_image=fleet_image(),
-            role=self.role.role.without_policy_updates(),
-            security_group=groups[WEB],
-            volume_key=keys.data,
+            role=self.role.role,
             init=init,
-            notifications_topic=topic,
-            behind_load_balancer=True,
         )
 
         self.load_balancer.target_group.add_target(self.fleet.group)

@@ -6,7 +6,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_s3 as s3
 
 from config import StageConfig
 from config.naming import bucket_name
@@ -22,8 +21,6 @@ from stacks.base import PlatformStack
 from stacks.hosts import (
     SharedServices,
     data_image,
-    fleet_image,
-    private_subnets,
     proxy_url,
 )
 
@@ -46,13 +43,11 @@ class DataStack(PlatformStack):
         shared: SharedServices,
     ) -> None:
         super().__init__(scope, id, stage=stage, description="MySQL, Redis, Solr")
-        keys, vpc, groups, dns = shared.keys, shared.vpc, shared.groups, shared.dns
-        logs_bucket, topic = shared.logs_bucket, shared.topic
-        self._stage, self._vpc, self._groups, self._dns = stage, vpc, groups, dns
-        self._keys, self._topic = keys, topic
+        keys, vpc = shared.keys, shared.vpc
+        self._stage, self._shared = stage, shared
         # One of each per stack, shared by every host and alarm that uses it.
         self._image = data_image(stage)
-        self._alarm_action = actions.SnsAction(topic)
+        self._alarm_action = actions.SnsAction(shared.topic)
         common = {"stage": stage, "data_key": keys.data, "log_key": keys.operations}
         lower = stage.name.lower()
         self.roles = {
@@ -86,7 +81,7 @@ class DataStack(PlatformStack):
         )
         self.mysql = [self._shard(shard) for shard in range(stage.mysql.shards)]
         self.redis = self._redis()
-        self.solr = self._solr(logs_bucket)
+        self.solr = self._solr()
 
     def _subnet(self, index: int) -> ec2.ISubnet:
         """Spread hosts over the zones; a primary and its replica never share one."""
@@ -97,12 +92,12 @@ class DataStack(PlatformStack):
         common = {
             "stage_name": stage.name,
             "shard": shard,
-            "vpc": self._vpc,
+            "vpc": self._shared.vpc,
             "vpc_cidr": stage.vpc_cidr,
             "machine_image": self._image,
             "role": self.roles[MYSQL_TIER].role.without_policy_updates(),
-            "security_group": self._groups[MYSQL_TIER],
-            "volume_key": self._keys.data,
+            "security_group": self._shared.groups[MYSQL_TIER],
+            "volume_key": self._shared.keys.data,
             "backup_volume_gib": stage.mysql.backup_volume_gib,
             "mysql_version": stage.mysql.version,
             "port": MYSQL,
@@ -123,7 +118,7 @@ class DataStack(PlatformStack):
             **common,
         )
         for role, host in (("primary", primary), ("replica", replica)):
-            self._dns.add_internal_address(
+            self._shared.dns.add_internal_address(
                 self, f"mysql-{shard}-{role}", host.instance.instance_private_ip
             )
             self._burst_balance_alarm(f"Mysql{shard}{role.capitalize()}", host)
@@ -155,11 +150,11 @@ class DataStack(PlatformStack):
             "stage_name": self._stage.name,
             "config": self._stage.redis,
             "port": REDIS,
-            "vpc": self._vpc,
+            "vpc": self._shared.vpc,
             "machine_image": self._image,
             "role": self.roles[REDIS_TIER].role.without_policy_updates(),
-            "security_group": self._groups[REDIS_TIER],
-            "volume_key": self._keys.data,
+            "security_group": self._shared.groups[REDIS_TIER],
+            "volume_key": self._shared.keys.data,
         }
         primary = RedisHost(
             self, "RedisPrimary", primary_address=None, subnet=self._subnet(0),
@@ -173,12 +168,12 @@ class DataStack(PlatformStack):
             **common,
         )
         for role, host in (("primary", primary), ("replica", replica)):
-            self._dns.add_internal_address(
+            self._shared.dns.add_internal_address(
                 self, f"redis-{role}", host.instance.instance_private_ip
             )
         return primary, replica
 
-    def _solr(self, logs_bucket: s3.IBucket) -> Fleet:
+    def _solr(self) -> Fleet:
         stage = self._stage
         init = ec2.CloudFormationInit.from_config_sets(
             config_sets={"default": ["Proxy", "Solr"]},
@@ -199,32 +194,25 @@ class DataStack(PlatformStack):
                 ),
             },
         )
-        fleet = Fleet(
+        fleet = self._shared.fleet(
             self,
             "Solr",
-            stage_name=stage.name,
+            stage=stage,
             tier=SOLR_TIER,
             host_role="search",
             size=stage.fleets.solr,
-            vpc=self._vpc,
-            subnets=private_subnets(self._vpc),
-            machine_image=fleet_image(),
-            role=self.roles[SOLR_TIER].role.without_policy_updates(),
-            security_group=self._groups[SOLR_TIER],
-            volume_key=self._keys.data,
+            role=self.roles[SOLR_TIER].role,
             init=init,
-            notifications_topic=self._topic,
-            behind_load_balancer=True,
         )
         balancer = InternalBalancer(
             self,
             "SolrBalancer",
-            vpc=self._vpc,
-            security_group=self._groups[SOLR_TIER],
+            vpc=self._shared.vpc,
+            security_group=self._shared.groups[SOLR_TIER],
             port=SOLR,
             fleet=fleet.group,
-            access_logs=logs_bucket,
+            access_logs=self._shared.logs_bucket,
             access_logs_prefix="nlb/solr",
         )
-        self._dns.add_internal_alias(self, "solr", balancer.dns_name)
+        self._shared.dns.add_internal_alias(self, "solr", balancer.dns_name)
         return fleet

@@ -8,11 +8,10 @@ from config import StageConfig
 from config.ports import SQUID, SQUID_TIER
 from constructs import Construct
 from constructs import host_config as hc
-from constructs.fleet import Fleet
 from constructs.internal_balancer import InternalBalancer
 from constructs.tier_role import TierRole
 from stacks.base import PlatformStack
-from stacks.hosts import PROXY_RECORD, SharedServices, fleet_image, private_subnets
+from stacks.hosts import PROXY_RECORD, SharedServices
 
 CACHE_DIR = "/data/squid"
 
@@ -30,7 +29,7 @@ class ProxyStack(PlatformStack):
     ) -> None:
         super().__init__(scope, id, stage=stage, description="Squid outbound proxy")
         keys, vpc, groups, dns = shared.keys, shared.vpc, shared.groups, shared.dns
-        logs_bucket, topic = shared.logs_bucket, shared.topic
+        logs_bucket = shared.logs_bucket
         self.role = TierRole(
             self,
             "SquidRole",
@@ -46,25 +45,18 @@ class ProxyStack(PlatformStack):
             cache_mb=stage.squid.cache_mb,
             cache_mem_mb=stage.squid.cache_mem_mb,
         )
-        self.fleet = Fleet(
+        self.fleet = shared.fleet(
             self,
             "Fleet",
-            stage_name=stage.name,
+            stage=stage,
             tier=SQUID_TIER,
             host_role="proxy",
             size=stage.fleets.squid,
-            vpc=vpc,
-            subnets=private_subnets(vpc),
-            machine_image=fleet_image(),
-            role=self.role.role.without_policy_updates(),
-            security_group=groups[SQUID_TIER],
-            volume_key=keys.data,
+            role=self.role.role,
             init=ec2.CloudFormationInit.from_config_sets(
                 config_sets={"default": ["Squid"]},
                 configs={"Squid": hc.squid_init(conf, cache_dir=CACHE_DIR)},
             ),
-            notifications_topic=topic,
-            behind_load_balancer=True,
         )
         self.balancer = InternalBalancer(
             self,
